@@ -1,0 +1,318 @@
+"""Procedural building: a column-and-slab frame with infill walls, as convex box elements.
+
+Pure numpy. Every element is an axis-aligned box (a convex solid); elements touch on faces and never
+overlap, because overlapping rigid bodies are pushed apart violently by Bullet at the first frame.
+
+Layout (metres, z up): grid lines at x = i * bay_width, y = j * bay_depth; the foundation's top is
+z = 0. In storey s (0-based), columns stand on the slab below (or the foundation) from z = s*h to
+the slab soffit; beams span between column faces under the slab; slab panels (one per bay) cover the
+frame to the columns' outer faces; facade walls fill the clear height between columns and under the
+beams, split around each window into piers, a spandrel and a lintel so every piece stays convex.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .errors import SpecError
+
+ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall")
+FACADES = ("south", "north", "west", "east")
+_TOUCH_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class BuildingSpec:
+    """Parameters of a procedural frame building. Lengths in metres.
+
+    The defaults give a plausible 4-storey reinforced-concrete frame with masonry infill walls.
+    """
+
+    bays_x: int = 3
+    bays_y: int = 2
+    bay_width: float = 5.0
+    bay_depth: float = 4.5
+    storeys: int = 4
+    storey_height: float = 3.2
+    slab_thickness: float = 0.22
+    column_section: float = 0.4
+    beam_depth: float = 0.45
+    beam_width: float = 0.3
+    wall_thickness: float = 0.2
+    window_width: float = 1.6
+    window_height: float = 1.4
+    window_sill: float = 0.9
+    facades: tuple[str, ...] = FACADES
+    foundation_depth: float = 0.6
+    foundation_margin: float = 0.5
+    frame_material: str = "reinforced_concrete"
+    wall_material: str = "masonry"
+
+    def __post_init__(self):
+        object.__setattr__(self, "facades", tuple(self.facades))
+        validate_building_spec(self)
+
+    @property
+    def width(self) -> float:
+        """Grid length along x (column centre to column centre)."""
+        return self.bays_x * self.bay_width
+
+    @property
+    def depth(self) -> float:
+        """Grid length along y."""
+        return self.bays_y * self.bay_depth
+
+    @property
+    def height(self) -> float:
+        """Height of the roof slab's top above the foundation."""
+        return self.storeys * self.storey_height
+
+    @property
+    def wall_clear_height(self) -> float:
+        """Height of a wall panel: floor to beam soffit."""
+        return self.storey_height - self.slab_thickness - self.beam_depth
+
+
+def _check(ok: bool, field_name: str, problem: str, fix: str) -> None:
+    if not ok:
+        raise SpecError(field_name, problem, fix)
+
+
+def validate_building_spec(spec: BuildingSpec) -> None:
+    """Raise SpecError naming the first field that makes ``spec`` unbuildable."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, float | int) and not math.isfinite(value):
+            raise SpecError(f.name, f"must be a finite number, got {value!r}", "give a real value")
+    for name, upper in (("bays_x", 50), ("bays_y", 50), ("storeys", 60)):
+        value = getattr(spec, name)
+        _check(isinstance(value, int | np.integer), name, f"must be an integer, got {value!r}",
+               f"use a whole number from 1 to {upper}")
+        _check(1 <= value <= upper, name, f"must be from 1 to {upper}, got {value}",
+               f"use a whole number from 1 to {upper}")
+    positive = ("bay_width", "bay_depth", "storey_height", "slab_thickness", "column_section",
+                "beam_depth", "beam_width", "wall_thickness", "foundation_depth")
+    for name in positive:
+        value = getattr(spec, name)
+        _check(isinstance(value, float | int), name, f"must be a number, got {value!r}",
+               "give a length in metres")
+        _check(0 < value <= 100, name, f"must be > 0 and <= 100 m, got {value}",
+               "give a positive length in metres")
+    for name in ("window_width", "window_height", "window_sill", "foundation_margin"):
+        value = getattr(spec, name)
+        _check(isinstance(value, float | int) and 0 <= value <= 100, name,
+               f"must be a length from 0 to 100 m, got {value!r}", "use 0 to leave it out")
+    c = spec.column_section
+    _check(spec.bay_width > c + 0.2, "bay_width",
+           f"{spec.bay_width} m leaves no room between {c} m columns",
+           f"make it more than column_section + 0.2 = {c + 0.2:g} m")
+    _check(spec.bay_depth > c + 0.2, "bay_depth",
+           f"{spec.bay_depth} m leaves no room between {c} m columns",
+           f"make it more than column_section + 0.2 = {c + 0.2:g} m")
+    _check(spec.beam_width <= c, "beam_width", f"{spec.beam_width} m is wider than the columns",
+           f"make it at most column_section = {c:g} m")
+    _check(spec.wall_thickness <= c, "wall_thickness",
+           f"{spec.wall_thickness} m is thicker than the columns", f"make it at most {c:g} m")
+    clear = spec.wall_clear_height
+    _check(clear >= 0.5, "storey_height",
+           f"{spec.storey_height} m leaves {clear:.3g} m under slab and beam",
+           f"make it at least slab_thickness + beam_depth + 0.5 = "
+           f"{spec.slab_thickness + spec.beam_depth + 0.5:g} m")
+    if spec.window_width > 0 or spec.window_height > 0:
+        _check(spec.window_width > 0 and spec.window_height > 0, "window_width",
+               "window_width and window_height must both be > 0 for windows",
+               "set both, or both to 0 for solid walls")
+        span = min(spec.bay_width, spec.bay_depth) - c
+        _check(spec.window_width <= span - 0.2, "window_width",
+               f"{spec.window_width} m does not fit a {span:.3g} m wall with 0.1 m piers",
+               f"make it at most {span - 0.2:.3g} m")
+        _check(spec.window_sill + spec.window_height <= clear - 0.1, "window_height",
+               f"sill {spec.window_sill} m + height {spec.window_height} m leaves no lintel "
+               f"under a {clear:.3g} m clear height",
+               f"make window_sill + window_height at most {clear - 0.1:.3g} m")
+    for facade in spec.facades:
+        _check(facade in FACADES, "facades", f"unknown facade {facade!r}",
+               f"choose from {', '.join(FACADES)}")
+    _check(len(set(spec.facades)) == len(spec.facades), "facades", "a facade is listed twice",
+           "list each facade once")
+    for name in ("frame_material", "wall_material"):
+        from .materials import MATERIALS
+
+        value = getattr(spec, name)
+        _check(value in MATERIALS, name, f"unknown material {value!r}",
+               f"choose from {', '.join(MATERIALS)}")
+
+
+@dataclass(frozen=True)
+class Element:
+    """One structural element: an axis-aligned box with its role in the building."""
+
+    index: int
+    kind: str
+    storey: int
+    material: str
+    lo: np.ndarray
+    hi: np.ndarray
+    part: str = ""
+
+    @property
+    def size(self) -> np.ndarray:
+        return self.hi - self.lo
+
+    @property
+    def volume(self) -> float:
+        return float(np.prod(self.hi - self.lo))
+
+    @property
+    def centroid(self) -> np.ndarray:
+        return 0.5 * (self.lo + self.hi)
+
+    @property
+    def name(self) -> str:
+        label = self.part or self.kind
+        return f"{label}_s{self.storey}_{self.index:04d}"
+
+
+@dataclass(frozen=True)
+class ElementContacts:
+    """Face-to-face contacts between elements, one row per unordered pair.
+
+    ``normal`` points from ``pairs[:, 0]`` to ``pairs[:, 1]`` (an axis direction); ``rests_on``
+    is True where the second element rests on the first (a vertical load path).
+    """
+
+    pairs: np.ndarray  # (C, 2) int
+    axis: np.ndarray  # (C,) int: 0, 1, 2
+    area: np.ndarray  # (C,) m^2
+    centroid: np.ndarray  # (C, 3)
+    normal: np.ndarray  # (C, 3)
+
+    @property
+    def rests_on(self) -> np.ndarray:
+        return self.normal[:, 2] > 0.5
+
+
+@dataclass(frozen=True)
+class Building:
+    """The elements of a building and how they touch."""
+
+    spec: BuildingSpec | None
+    elements: list[Element]
+    contacts: ElementContacts = field(repr=False)
+
+    @property
+    def lo(self) -> np.ndarray:
+        return np.min([e.lo for e in self.elements], axis=0)
+
+    @property
+    def hi(self) -> np.ndarray:
+        return np.max([e.hi for e in self.elements], axis=0)
+
+    def count(self, kind: str) -> int:
+        return sum(e.kind == kind for e in self.elements)
+
+
+def element_box_contacts(lo: np.ndarray, hi: np.ndarray, tol: float = _TOUCH_TOL) -> ElementContacts:
+    """Find every pair of boxes that share a face patch of positive area.
+
+    Vectorised over all pairs (fine up to a few thousand elements, which procedural buildings are).
+    """
+    n = len(lo)
+    ia, ib = np.triu_indices(n, k=1)
+    rows = []
+    for axis in range(3):
+        others = [k for k in range(3) if k != axis]
+        overlap = np.ones(len(ia))
+        for k in others:
+            overlap = overlap * np.clip(np.minimum(hi[ia, k], hi[ib, k]) - np.maximum(lo[ia, k], lo[ib, k]), 0, None)
+        for sign, face_a, face_b in ((1.0, hi[ia, axis], lo[ib, axis]), (-1.0, lo[ia, axis], hi[ib, axis])):
+            touch = (np.abs(face_a - face_b) <= tol) & (overlap > tol)
+            idx = np.nonzero(touch)[0]
+            if len(idx) == 0:
+                continue
+            centroid = np.empty((len(idx), 3))
+            for k in others:
+                centroid[:, k] = 0.5 * (np.maximum(lo[ia[idx], k], lo[ib[idx], k])
+                                        + np.minimum(hi[ia[idx], k], hi[ib[idx], k]))
+            centroid[:, axis] = face_a[idx]
+            normal = np.zeros((len(idx), 3))
+            normal[:, axis] = sign
+            rows.append((ia[idx], ib[idx], np.full(len(idx), axis), overlap[idx], centroid, normal))
+    if not rows:
+        return ElementContacts(np.zeros((0, 2), int), np.zeros(0, int), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+    a, b, axis, area, centroid, normal = (np.concatenate(parts) for parts in zip(*rows, strict=True))
+    order = np.lexsort((b, a))
+    return ElementContacts(np.stack([a, b], 1)[order], axis[order], area[order], centroid[order], normal[order])
+
+
+def generate_building(spec: BuildingSpec | None = None) -> Building:
+    """Lay out the elements of ``spec`` (defaults when None) and find their contacts."""
+    spec = spec or BuildingSpec()
+    boxes: list[tuple[str, int, str, str, tuple, tuple]] = []
+    c, h, t = spec.column_section, spec.storey_height, spec.slab_thickness
+    d, bw, wt = spec.beam_depth, spec.beam_width, spec.wall_thickness
+    xs = np.arange(spec.bays_x + 1) * spec.bay_width
+    ys = np.arange(spec.bays_y + 1) * spec.bay_depth
+    # Slab panel edges: grid lines inside, column outer faces at the perimeter.
+    slab_x = np.concatenate([[xs[0] - c / 2], xs[1:-1], [xs[-1] + c / 2]])
+    slab_y = np.concatenate([[ys[0] - c / 2], ys[1:-1], [ys[-1] + c / 2]])
+    frame, wall_mat = spec.frame_material, spec.wall_material
+
+    m = spec.foundation_margin
+    boxes.append(("foundation", -1, frame, "", (slab_x[0] - m, slab_y[0] - m, -spec.foundation_depth),
+                  (slab_x[-1] + m, slab_y[-1] + m, 0.0)))
+    for s in range(spec.storeys):
+        z0, z_soffit = s * h, (s + 1) * h - t
+        z_beam = z_soffit - d
+        for x in xs:
+            for y in ys:
+                boxes.append(("column", s, frame, "", (x - c / 2, y - c / 2, z0), (x + c / 2, y + c / 2, z_soffit)))
+        for y in ys:
+            for i in range(spec.bays_x):
+                boxes.append(("beam", s, frame, "", (xs[i] + c / 2, y - bw / 2, z_beam),
+                              (xs[i + 1] - c / 2, y + bw / 2, z_soffit)))
+        for x in xs:
+            for j in range(spec.bays_y):
+                boxes.append(("beam", s, frame, "", (x - bw / 2, ys[j] + c / 2, z_beam),
+                              (x + bw / 2, ys[j + 1] - c / 2, z_soffit)))
+        for i in range(spec.bays_x):
+            for j in range(spec.bays_y):
+                boxes.append(("slab", s, frame, "", (slab_x[i], slab_y[j], z_soffit),
+                              (slab_x[i + 1], slab_y[j + 1], z0 + h)))
+        for facade in spec.facades:
+            along_x = facade in ("south", "north")
+            grid, line = (xs, ys[0] if facade == "south" else ys[-1]) if along_x else \
+                (ys, xs[0] if facade == "west" else xs[-1])
+            for k in range(len(grid) - 1):
+                for part, (u0, u1, v0, v1) in _wall_pieces(spec, grid[k] + c / 2, grid[k + 1] - c / 2, z0):
+                    if along_x:
+                        lo, hi = (u0, line - wt / 2, v0), (u1, line + wt / 2, v1)
+                    else:
+                        lo, hi = (line - wt / 2, u0, v0), (line + wt / 2, u1, v1)
+                    boxes.append(("wall", s, wall_mat, part, lo, hi))
+    elements = [Element(i, kind, storey, mat, np.array(lo, float), np.array(hi, float), part)
+                for i, (kind, storey, mat, part, lo, hi) in enumerate(boxes)]
+    lo = np.array([e.lo for e in elements])
+    hi = np.array([e.hi for e in elements])
+    return Building(spec, elements, element_box_contacts(lo, hi))
+
+
+def _wall_pieces(spec: BuildingSpec, u0: float, u1: float, z0: float):
+    """Split one wall panel (u along the facade, v up) into convex pieces around its window."""
+    v1 = z0 + spec.wall_clear_height
+    if spec.window_width <= 0 or u1 - u0 < spec.window_width + 0.2:
+        return [("panel", (u0, u1, z0, v1))]
+    mid = 0.5 * (u0 + u1)
+    w0, w1 = mid - spec.window_width / 2, mid + spec.window_width / 2
+    sill_top = z0 + spec.window_sill
+    head = sill_top + spec.window_height
+    pieces = [("pier", (u0, w0, z0, v1)), ("pier", (w1, u1, z0, v1))]
+    if spec.window_sill > 0:
+        pieces.append(("spandrel", (w0, w1, z0, sill_top)))
+    pieces.append(("lintel", (w0, w1, head, v1)))
+    return pieces

@@ -1,0 +1,187 @@
+"""Seed points for the Voronoi fracture: how many cells each element gets, and where.
+
+All randomness flows from one seed through ``numpy.random.SeedSequence`` children, one per element,
+so an element's seeds do not change when another element is added or removed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SpecError
+
+PATTERNS = ("uniform", "impact", "graded")
+MAX_CELLS = 200_000
+
+
+@dataclass(frozen=True)
+class FractureSpec:
+    """How to fracture: how many cells, in which pattern, from which random seed.
+
+    ``cell_count`` is the total over every fractured element, split by volume (weighted by the
+    pattern's density); ``shard_size`` (metres, a typical shard's edge) replaces it when given.
+    ``pattern``: ``uniform``; ``impact`` (``concentration`` of the seeds clustered in a Gaussian of
+    ``radius`` around ``focus``); ``graded`` (density rising up to ``grade_ratio`` times towards
+    ``focus``, or towards the height ``focus_height`` when no focus point is given). ``gap`` shrinks
+    every cut face by half of it, leaving an explicit gap between neighbouring shards (0: exact).
+    """
+
+    cell_count: int = 600
+    shard_size: float | None = None
+    pattern: str = "uniform"
+    focus: tuple[float, float, float] | None = None
+    focus_height: float | None = None
+    radius: float = 2.0
+    concentration: float = 0.7
+    grade_ratio: float = 8.0
+    min_cells_per_element: int = 1
+    gap: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.focus is not None:
+            object.__setattr__(self, "focus", tuple(float(v) for v in self.focus))
+        validate_fracture_spec(self)
+
+
+def validate_fracture_spec(spec: FractureSpec) -> None:
+    """Raise SpecError naming the first unusable field."""
+    if spec.shard_size is None:
+        if not isinstance(spec.cell_count, int | np.integer) or isinstance(spec.cell_count, bool):
+            raise SpecError("cell_count", f"must be an integer, got {spec.cell_count!r}",
+                            f"use a whole number from 1 to {MAX_CELLS}")
+        if not 1 <= spec.cell_count <= MAX_CELLS:
+            raise SpecError("cell_count", f"must be from 1 to {MAX_CELLS}, got {spec.cell_count}",
+                            "fewer cells bake faster; 300-5,000 suits most shots")
+    elif not (isinstance(spec.shard_size, float | int) and math.isfinite(spec.shard_size)
+              and spec.shard_size > 0):
+        raise SpecError("shard_size", f"must be a positive length, got {spec.shard_size!r}",
+                        "give a typical shard edge in metres, e.g. 0.5")
+    if spec.pattern not in PATTERNS:
+        raise SpecError("pattern", f"unknown pattern {spec.pattern!r}", f"choose from {', '.join(PATTERNS)}")
+    for name in ("radius", "grade_ratio"):
+        value = getattr(spec, name)
+        if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
+            raise SpecError(name, f"must be a positive number, got {value!r}", "e.g. 2.0")
+    if not (isinstance(spec.concentration, float | int) and 0 <= spec.concentration <= 1):
+        raise SpecError("concentration", f"must be from 0 to 1, got {spec.concentration!r}",
+                        "the fraction of seeds clustered around the focus")
+    if not (isinstance(spec.gap, float | int) and math.isfinite(spec.gap) and 0 <= spec.gap <= 0.5):
+        raise SpecError("gap", f"must be from 0 to 0.5 m, got {spec.gap!r}", "0 keeps shards exact")
+    if not isinstance(spec.min_cells_per_element, int) or spec.min_cells_per_element < 1:
+        raise SpecError("min_cells_per_element", f"must be an integer >= 1, got {spec.min_cells_per_element!r}",
+                        "use 1 to let small elements stay whole")
+    if spec.focus is not None:
+        if len(spec.focus) != 3 or not all(math.isfinite(v) for v in spec.focus):
+            raise SpecError("focus", f"must be three finite coordinates, got {spec.focus!r}",
+                            "give [x, y, z] in metres")
+    if spec.focus_height is not None and not math.isfinite(spec.focus_height):
+        raise SpecError("focus_height", f"must be finite, got {spec.focus_height!r}", "give a height in metres")
+    if spec.pattern == "impact" and spec.focus is None:
+        raise SpecError("focus", "the impact pattern needs a focus point", "give focus = [x, y, z]")
+    if spec.pattern == "graded" and spec.focus is None and spec.focus_height is None:
+        raise SpecError("focus", "the graded pattern needs a focus point or a focus_height",
+                        "give focus = [x, y, z] or focus_height = z")
+    if not isinstance(spec.seed, int | np.integer) or isinstance(spec.seed, bool) or spec.seed < 0:
+        raise SpecError("seed", f"must be a non-negative integer, got {spec.seed!r}", "e.g. 0")
+
+
+def _box_nearest(lo: np.ndarray, hi: np.ndarray, point: np.ndarray) -> np.ndarray:
+    return np.clip(point, lo, hi)
+
+
+def density(spec: FractureSpec, points: np.ndarray) -> np.ndarray:
+    """Relative seed density of the pattern at ``points`` (N, 3); 1 far from any focus."""
+    points = np.atleast_2d(points)
+    if spec.pattern == "uniform":
+        return np.ones(len(points))
+    if spec.pattern == "impact":
+        d2 = np.sum((points - np.asarray(spec.focus)) ** 2, axis=1)
+        # 1 - c of uniform background, c of a Gaussian whose peak is 1/(1-c) times the background
+        peak = spec.concentration / max(1e-6, 1 - spec.concentration) * 50.0
+        return 1.0 + peak * np.exp(-0.5 * d2 / spec.radius**2)
+    if spec.focus is not None:
+        dist = np.linalg.norm(points - np.asarray(spec.focus), axis=1)
+    else:
+        dist = np.abs(points[:, 2] - spec.focus_height)
+    return 1.0 + (spec.grade_ratio - 1.0) / (1.0 + (dist / spec.radius) ** 2)
+
+
+def _max_density_in_box(spec: FractureSpec, lo, hi) -> float:
+    if spec.pattern == "uniform":
+        return 1.0
+    if spec.focus is not None:
+        return float(density(spec, _box_nearest(lo, hi, np.asarray(spec.focus))[None])[0])
+    z = np.clip(spec.focus_height, lo[2], hi[2])
+    return float(density(spec, np.array([[lo[0], lo[1], z]]))[0])
+
+
+def _mean_density_in_box(spec: FractureSpec, lo, hi, samples: int = 27) -> float:
+    if spec.pattern == "uniform":
+        return 1.0
+    t = (np.arange(3) + 0.5) / 3
+    grid = np.stack(np.meshgrid(t, t, t, indexing="ij"), -1).reshape(-1, 3)
+    return float(density(spec, lo + grid * (hi - lo)).mean())
+
+
+def allocate_cells(spec: FractureSpec, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Cells per box (rows of ``lo``/``hi``): proportional to volume x mean pattern density.
+
+    Largest-remainder rounding keeps the total exact; every box gets at least
+    ``min_cells_per_element``.
+    """
+    volume = np.prod(hi - lo, axis=1)
+    weight = volume * np.array([_mean_density_in_box(spec, a, b) for a, b in zip(lo, hi, strict=True)])
+    if spec.shard_size is not None:
+        total = int(round(volume.sum() / spec.shard_size**3 * weight.sum() / volume.sum()))
+        if total > MAX_CELLS:
+            raise SpecError("shard_size", f"{spec.shard_size} m gives {total} cells, over {MAX_CELLS}",
+                            f"use at least {(volume.sum() / MAX_CELLS) ** (1 / 3):.3g} m")
+    else:
+        total = spec.cell_count
+    floor = spec.min_cells_per_element
+    total = max(total, floor * len(lo))
+    share = weight / weight.sum() * total
+    counts = np.floor(share).astype(np.int64)
+    remainder = int(total - counts.sum())
+    if remainder > 0:
+        counts[np.argsort(-(share - counts), kind="stable")[:remainder]] += 1
+    # Raise small elements to the floor, taking the cells back from the most generous shares.
+    excess = int(np.clip(floor - counts, 0, None).sum())
+    counts = np.maximum(counts, floor)
+    while excess > 0:
+        spare = counts - floor
+        order = np.argsort(-(counts - share), kind="stable")
+        take = order[spare[order] > 0][:excess]
+        counts[take] -= 1
+        excess -= len(take)
+    return counts
+
+
+def sample_seeds(spec: FractureSpec, lo, hi, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` seeds strictly inside the box, drawn from the pattern's density by rejection."""
+    lo = np.asarray(lo, float)
+    hi = np.asarray(hi, float)
+    # Keep seeds off the faces: Voro++ drops points on its container's boundary.
+    inset = 1e-6 * (hi - lo)
+    lo_in, hi_in = lo + inset, hi - inset
+    if spec.pattern == "uniform":
+        return rng.uniform(lo_in, hi_in, size=(count, 3))
+    peak = _max_density_in_box(spec, lo, hi)
+    chosen = []
+    have = 0
+    while have < count:
+        batch = max(64, 2 * (count - have))
+        cand = rng.uniform(lo_in, hi_in, size=(batch, 3))
+        keep = cand[rng.uniform(0, peak, batch) < density(spec, cand)]
+        chosen.append(keep)
+        have += len(keep)
+    return np.concatenate(chosen)[:count]
+
+
+def element_generators(seed: int, n: int) -> list[np.random.Generator]:
+    """One independent generator per element, all from ``seed``."""
+    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]

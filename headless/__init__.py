@@ -1,0 +1,1 @@
+"""Collapse's headless command line (render farms, batch runs, benchmarks)."""
