@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import SpecError
 
-ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall")
+ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall", "mesh")  # mesh: an artist's solid
 FACADES = ("south", "north", "west", "east")
 _TOUCH_TOL = 1e-9
 

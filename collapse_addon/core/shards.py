@@ -61,6 +61,10 @@ class ShardSet:
     surface_area: np.ndarray  # (S,) m^2
     element: np.ndarray  # (S,) int64, index of the element each shard came from
     contacts: ContactGraph
+    convex: np.ndarray | None = None  # (S,) bool; None: every shard is convex (the box path)
+
+    def is_convex(self, s: int) -> bool:
+        return True if self.convex is None else bool(self.convex[s])
 
     @property
     def count(self) -> int:
