@@ -210,3 +210,28 @@ def test_too_fine_shard_size_is_rejected(small_building):
     with pytest.raises(SpecError) as info:
         fracture_building(small_building, FractureSpec(shard_size=0.01))
     assert info.value.field == "shard_size"
+
+
+def test_gap_separates_neighbours_by_exactly_the_gap():
+    rng = np.random.default_rng(4)
+    seeds = rng.uniform([0, 0, 0], [4, 2, 2], (60, 3))
+    exact = fracture_box([0, 0, 0], [4, 2, 2], seeds)
+    gapped = fracture_box([0, 0, 0], [4, 2, 2], seeds, gap=0.02)
+    assert gapped.count == exact.count
+    assert (gapped.volume < exact.volume).all()
+    for s in range(gapped.count):
+        assert_closed_outward(gapped, s)
+    v, start = gapped.vertices, gapped.vertex_start
+    seps = []
+    for (a, b), n in zip(exact.contacts.pairs, exact.contacts.normal, strict=True):
+        seps.append((v[start[b]:start[b + 1]] @ n).min() - (v[start[a]:start[a + 1]] @ n).max())
+    assert min(seps) == pytest.approx(0.02, abs=1e-9)
+    # faces on the box surface do not move: the shards still span the box
+    assert np.allclose(v.min(0), 0) and np.allclose(v.max(0), [4, 2, 2])
+
+
+def test_gap_too_large_for_a_shard_is_a_clear_error():
+    seeds = np.array([[0.5, 0.5, 0.5], [0.52, 0.5, 0.5]])
+    with pytest.raises(SpecError) as info:
+        fracture_box([0, 0, 0], [1, 1, 1], seeds, gap=0.1)
+    assert info.value.field == "gap"

@@ -10,7 +10,7 @@ import numpy as np
 
 from .building import Building, ElementContacts, element_box_contacts
 from .errors import FractureError, SpecError
-from .polygons import area_centroid, ccw, clip_convex
+from .polygons import area_centroid, clip_convex
 from .seeds import FractureSpec, allocate_cells, element_generators, sample_seeds
 from .shards import ContactGraph, ShardSet
 from .voronoi import RawCells, _cross, box_voronoi_cells, face_area_vectors, fan_triangles, wall_id
@@ -79,9 +79,13 @@ def fracture_boxes(lo: np.ndarray, hi: np.ndarray, seeds: list[np.ndarray], *,
         contacts = element_box_contacts(lo, hi)
     cells = [box_voronoi_cells(s, lo[i], hi[i], backend) for i, s in enumerate(seeds)]
     raw, element, neighbor_global = _join(cells, [len(s) for s in seeds])
-    if gap > 0:
-        raw = _shrink_cut_faces(raw, neighbor_global >= 0, 0.5 * gap, np.concatenate(seeds))
-    return _shard_set(raw, element, neighbor_global, np.concatenate(seeds), contacts, gap)
+    all_seeds = np.concatenate(seeds)
+    shards = _shard_set(raw, element, neighbor_global, all_seeds, contacts)
+    if gap <= 0:
+        return shards
+    # The glue still follows the faces the shards shared before the gap was cut.
+    shrunk = _shrink_cut_faces(raw, neighbor_global >= 0, 0.5 * gap, all_seeds)
+    return _shard_set(shrunk, element, shrunk.face_neighbor, all_seeds, contacts, graph=shards.contacts)
 
 
 def _join(cells: list[RawCells], counts: list[int]):
@@ -107,7 +111,7 @@ def _join(cells: list[RawCells], counts: list[int]):
 
 
 def _shard_set(raw: RawCells, element: np.ndarray, neighbor: np.ndarray, seeds: np.ndarray,
-               contacts: ElementContacts, gap: float) -> ShardSet:
+               contacts: ElementContacts, graph: ContactGraph | None = None) -> ShardSet:
     n = raw.count
     face_cell = np.repeat(np.arange(n), np.diff(raw.face_start))
     tri_face, a, b, c = fan_triangles(raw.vertices, raw.loops, raw.face_sizes)
@@ -126,12 +130,12 @@ def _shard_set(raw: RawCells, element: np.ndarray, neighbor: np.ndarray, seeds: 
     centroid = np.stack([np.bincount(tri_cell, tet_vol * tet_centroid[:, k], n) for k in range(3)], 1)
     if (volume <= 0).any():
         bad = int(np.argmin(volume))
-        raise FractureError(f"shard {bad} has non-positive volume {volume[bad]:g}; "
-                            "the gap may be too large for the shard size")
+        raise FractureError(f"shard {bad} has non-positive volume {volume[bad]:g}")
     centroid /= volume[:, None]
     surface_area = np.bincount(face_cell, face_area, n)
-    graph = _contact_graph(raw, element, neighbor, face_cell, area_vectors, face_area, face_centroid,
-                           contacts, gap)
+    if graph is None:
+        graph = _contact_graph(raw, element, neighbor, face_cell, area_vectors, face_area, face_centroid,
+                               contacts)
     return ShardSet(
         vertices=raw.vertices, vertex_start=raw.vertex_start, face_sizes=raw.face_sizes,
         face_start=raw.face_start, loops=raw.loops, face_interior=neighbor >= 0, volume=volume,
@@ -149,7 +153,7 @@ def _face_centroids(tri_face, a, b, c, n_faces: int) -> np.ndarray:
 
 
 def _contact_graph(raw, element, neighbor, face_cell, area_vectors, face_area, face_centroid,
-                   contacts, gap) -> ContactGraph:
+                   contacts) -> ContactGraph:
     """Shared faces inside elements (Voronoi ridges) and across touching elements (overlaps)."""
     # Inside an element: the face of cell i towards j, seen from both sides.
     inner = np.nonzero(neighbor >= 0)[0]
@@ -171,8 +175,8 @@ def _contact_graph(raw, element, neighbor, face_cell, area_vectors, face_area, f
     normal = area_vectors[faces] / np.maximum(area, 1e-300)[:, None]
     centroid = face_centroid[faces]
     inner_graph = (pairs, area, centroid, normal, np.zeros(len(faces), bool))
-    cross = _cross_element_contacts(raw, element, neighbor, face_cell, contacts) if gap == 0 else None
-    parts = [inner_graph] + ([cross] if cross is not None else [])
+    cross = _cross_element_contacts(raw, element, neighbor, face_cell, area_vectors, contacts)
+    parts = [inner_graph, cross]
     pairs, area, centroid, normal, is_cross = (np.concatenate(p) for p in zip(*parts, strict=True))
     big = area > _AREA_EPS
     pairs, area, centroid, normal, is_cross = pairs[big], area[big], centroid[big], normal[big], is_cross[big]
@@ -180,7 +184,7 @@ def _contact_graph(raw, element, neighbor, face_cell, area_vectors, face_area, f
     return ContactGraph(pairs[order].astype(np.int64), area[order], centroid[order], normal[order], is_cross[order])
 
 
-def _cross_element_contacts(raw, element, neighbor, face_cell, contacts: ElementContacts):
+def _cross_element_contacts(raw, element, neighbor, face_cell, area_vectors, contacts: ElementContacts):
     """Overlaps of shard faces lying on the shared face of two touching elements."""
     wall = neighbor < 0
     face_element = element[face_cell]
@@ -195,6 +199,23 @@ def _cross_element_contacts(raw, element, neighbor, face_cell, contacts: Element
         s, e = np.searchsorted(sorted_keys, [k, k + 1])
         return order[s:e]
 
+    def polygons(faces, axis):
+        """Counter-clockwise 2D corners (the two axes other than ``axis``) and bounding boxes."""
+        uv = [k for k in range(3) if k != axis]
+        # Dropping axis 1 maps (x, z) with a flipped handedness; the area vector says the winding.
+        flip = area_vectors[faces, axis] * (-1.0 if axis == 1 else 1.0) < 0
+        sizes = raw.face_sizes[faces]
+        width = int(sizes.max())
+        slots = np.arange(width)[None, :]
+        valid = slots < sizes[:, None]
+        idx = np.where(valid, loop_start[faces][:, None] + np.minimum(slots, sizes[:, None] - 1), 0)
+        corners = raw.vertices[raw.loops[idx]][:, :, uv]
+        box_lo = np.where(valid[..., None], corners, np.inf).min(1)
+        box_hi = np.where(valid[..., None], corners, -np.inf).max(1)
+        rows = corners.tolist()
+        polys = [row[:k][::-1] if f else row[:k] for row, k, f in zip(rows, sizes.tolist(), flip.tolist(), strict=True)]
+        return [[tuple(p) for p in poly] for poly in polys], box_lo, box_hi
+
     for (ea, eb), axis, normal in zip(contacts.pairs, contacts.axis, contacts.normal, strict=True):
         positive = normal[axis] > 0
         fa = faces_on(ea, wall_id(axis, positive))
@@ -203,12 +224,11 @@ def _cross_element_contacts(raw, element, neighbor, face_cell, contacts: Element
             continue
         uv = [k for k in range(3) if k != axis]
         plane = raw.vertices[raw.loops[loop_start[fa[0]]], axis]
-        polys_a = [ccw(raw.vertices[raw.loops[loop_start[f]:loop_start[f] + raw.face_sizes[f]]][:, uv]) for f in fa]
-        polys_b = [ccw(raw.vertices[raw.loops[loop_start[f]:loop_start[f] + raw.face_sizes[f]]][:, uv]) for f in fb]
-        box_a = np.array([[p.min(0), p.max(0)] for p in polys_a])
-        box_b = np.array([[p.min(0), p.max(0)] for p in polys_b])
-        overlap = ((box_a[:, None, 0, :] < box_b[None, :, 1, :] - _AREA_EPS)
-                   & (box_b[None, :, 0, :] < box_a[:, None, 1, :] - _AREA_EPS)).all(-1)
+        polys_a, lo_a, hi_a = polygons(fa, axis)
+        polys_b, lo_b, hi_b = polygons(fb, axis)
+        overlap = ((lo_a[:, None, :] < hi_b[None, :, :] - _AREA_EPS)
+                   & (lo_b[None, :, :] < hi_a[:, None, :] - _AREA_EPS)).all(-1)
+        n = np.asarray(normal, float)
         for ia, ib in zip(*np.nonzero(overlap), strict=True):
             poly = clip_convex(polys_a[ia], polys_b[ib])
             if len(poly) < 3:
@@ -220,13 +240,10 @@ def _cross_element_contacts(raw, element, neighbor, face_cell, contacts: Element
             centroid[uv] = c2
             centroid[axis] = plane
             sa, sb = face_cell[fa[ia]], face_cell[fb[ib]]
-            n = np.asarray(normal, float)
-            if sa > sb:
-                sa, sb, n = sb, sa, -n
-            rows_pairs.append((sa, sb))
+            rows_pairs.append((sa, sb) if sa < sb else (sb, sa))
             rows_area.append(area)
             rows_centroid.append(centroid)
-            rows_normal.append(n)
+            rows_normal.append(n if sa < sb else -n)
     if not rows_pairs:
         return np.zeros((0, 2), np.int64), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, bool)
     return (np.array(rows_pairs, np.int64), np.array(rows_area), np.array(rows_centroid),
@@ -234,32 +251,57 @@ def _cross_element_contacts(raw, element, neighbor, face_cell, contacts: Element
 
 
 def _shrink_cut_faces(raw: RawCells, cut: np.ndarray, offset: float, seeds: np.ndarray) -> RawCells:
-    """Move every cut face ``offset`` inwards along its normal, recomputing the corners.
+    """Move every cut face ``offset`` inwards, re-deriving each cell from its shifted half-spaces.
 
-    Each corner is re-solved as the intersection of its faces' (shifted) planes, least squares
-    where more than three faces meet. Raises FractureError when a face would vanish.
+    Faces that shrink away disappear; the surviving ones keep their neighbour id (so interior flags
+    hold). A cell whose seed is not at least ``offset`` inside every cut face cannot keep its
+    volume: that raises SpecError for the gap.
     """
-    area_vectors = face_area_vectors(raw.vertices, raw.loops, raw.face_sizes)[0]
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    area_vectors = raw.area_vectors
     normals = area_vectors / np.linalg.norm(area_vectors, axis=1, keepdims=True)
     first = raw.vertices[raw.loops[raw.loop_start]]
     d = np.einsum("ij,ij->i", normals, first) - np.where(cut, offset, 0.0)
-    loop_face = np.repeat(np.arange(len(raw.face_sizes)), raw.face_sizes)
-    order = np.argsort(raw.loops, kind="stable")
-    verts_sorted = raw.loops[order]
-    faces_sorted = loop_face[order]
-    bounds = np.searchsorted(verts_sorted, np.arange(len(raw.vertices) + 1))
-    new = np.empty_like(raw.vertices)
-    for v in range(len(raw.vertices)):
-        fs = faces_sorted[bounds[v]:bounds[v + 1]]
-        new[v] = np.linalg.lstsq(normals[fs], d[fs], rcond=None)[0]
-    # Every new corner must stay inside all its cell's shifted planes, or a face vanished.
-    face_cell = np.repeat(np.arange(raw.count), np.diff(raw.face_start))
-    vert_cell = np.repeat(np.arange(raw.count), np.diff(raw.vertex_start))
+    per_vertices, per_faces, per_neighbors = [], [], []
     for cell in range(raw.count):
         fs = np.arange(raw.face_start[cell], raw.face_start[cell + 1])
-        vs = new[vert_cell == cell] if raw.count < 64 else new[raw.vertex_start[cell]:raw.vertex_start[cell + 1]]
-        if (vs @ normals[fs].T - d[fs] > 1e-9).any():
+        seed = seeds[cell]
+        if (normals[fs] @ seed - d[fs]).max() > -1e-9:
             raise SpecError("gap", f"{2 * offset:g} m is too large for shard {cell}",
                             "use a smaller gap or fewer, larger shards")
-    del face_cell, seeds
-    return RawCells(new, raw.vertex_start, raw.face_sizes, raw.face_start, raw.loops, raw.face_neighbor)  # areas recomputed
+        halfspaces = np.hstack([normals[fs], -d[fs, None]])
+        corners = HalfspaceIntersection(halfspaces, seed).intersections
+        hull = ConvexHull(corners)
+        # Which original face plane each hull triangle lies on.
+        plane_of = np.argmax(hull.equations[:, :3] @ normals[fs].T, axis=1)
+        faces, neighbors = [], []
+        for k in np.unique(plane_of):
+            ids = np.unique(hull.simplices[plane_of == k])
+            pts = hull.points[ids]
+            centre = pts.mean(0)
+            u = pts[0] - centre
+            u /= np.linalg.norm(u)
+            v = np.cross(normals[fs[k]], u)
+            ids = ids[np.argsort(np.arctan2((pts - centre) @ v, (pts - centre) @ u))]
+            faces.append(len(ids))
+            faces.extend(ids.tolist())
+            neighbors.append(raw.face_neighbor[fs[k]])
+        used = np.unique(hull.simplices)
+        remap = np.full(len(corners), -1)
+        remap[used] = np.arange(len(used))
+        flat = np.array(faces)
+        heads = []
+        pos = 0
+        while pos < len(flat):
+            heads.append(pos)
+            pos += flat[pos] + 1
+        body = np.ones(len(flat), bool)
+        body[heads] = False
+        flat[body] = remap[flat[body]]
+        per_vertices.append(corners[used])
+        per_faces.append(flat)
+        per_neighbors.append(np.array(neighbors))
+    from .voronoi import _assemble, _orient_outward
+
+    return _orient_outward(_assemble(per_vertices, per_faces, per_neighbors), seeds)

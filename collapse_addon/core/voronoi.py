@@ -18,9 +18,13 @@ import numpy as np
 from .errors import FractureError
 
 try:  # Voro++ wheels exist for Linux and macOS.
-    from multivoro import compute_voronoi as _multivoro_compute
+    from multivoro._multivoro import compute_voronoi_3d as _multivoro_compute
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
     _multivoro_compute = None
+
+# Voro++ sorts seeds into a grid of blocks; about five seeds a block is twice as fast here as the
+# one a block that multivoro's wrapper picks (and the wrapper ignores a caller's choice).
+_SEEDS_PER_BLOCK = 5.0
 
 # Wall ids for faces on the box, as Voro++ numbers them: -1 x-, -2 x+, -3 y-, -4 y+, -5 z-, -6 z+.
 WALL_IDS = (-1, -2, -3, -4, -5, -6)
@@ -118,8 +122,11 @@ def _assemble(per_cell_vertices, per_cell_faces, per_cell_neighbors) -> RawCells
 
 
 def _voro_cells(seeds, lo, hi) -> RawCells:
-    cells = _multivoro_compute(points=seeds, radii=np.zeros(len(seeds)), limits=np.stack([lo, hi]),
-                               n_threads=1)
+    extent = hi - lo
+    per_metre = (len(seeds) / _SEEDS_PER_BLOCK / np.prod(extent)) ** (1 / 3)
+    blocks = np.maximum(1, np.round(per_metre * extent)).astype(np.uint32)
+    cells = _multivoro_compute(seeds, np.zeros(len(seeds)), np.stack([lo, hi]), blocks,
+                               np.zeros(3, dtype=bool), 1)
     if len(cells) != len(seeds) or not all(c.is_successful for c in cells):
         raise FractureError(
             "Voro++ could not compute every cell (seeds on the boundary or coincident seeds)")
