@@ -1,0 +1,34 @@
+"""Registration of the add-on's classes: every UI module's CLASSES, in order; reverse on removal."""
+
+from __future__ import annotations
+
+import bpy
+
+from .ui import operators, panels, properties
+
+CLASSES = [*properties.CLASSES, *operators.CLASSES, *panels.CLASSES]
+
+
+def register() -> None:
+    """Register every class, then attach the settings to Scene and Object."""
+    registered = []
+    try:
+        for cls in CLASSES:
+            bpy.utils.register_class(cls)
+            registered.append(cls)
+        properties.attach()
+    except Exception:
+        # Leave Blender as it was: a half-registered add-on cannot be enabled again.
+        properties.detach()
+        for cls in reversed(registered):
+            bpy.utils.unregister_class(cls)
+        raise
+
+
+def unregister() -> None:
+    """Undo ``register()``: detach the settings, unregister the classes in reverse order."""
+    operators.cancel_running_jobs()
+    properties.detach()
+    for cls in reversed(CLASSES):
+        if cls.is_registered:
+            bpy.utils.unregister_class(cls)

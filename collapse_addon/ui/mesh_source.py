@@ -1,0 +1,111 @@
+"""The artist's selected mesh objects as a building: read them in bulk, check, repair, fracture.
+
+``read_object_mesh`` is the only bpy part (it reads evaluated, world-space geometry with
+``foreach_get``); the rest is numpy on top of the core's ``mesh_fracture``. Several objects become
+one building with one ``mesh`` element per object, so each object keeps its own material and anchor
+flag (the per-object overrides in the panel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.building import Building, Element, ElementContacts
+from ..core.errors import MeshError
+from ..core.seeds import FractureSpec
+from ..core.shards import ShardSet
+
+
+@dataclass(frozen=True)
+class SourceMesh:
+    """One selected object's solid: world-space vertices and polygon loops."""
+
+    name: str
+    vertices: np.ndarray
+    faces: list
+    material: str
+    anchor: bool
+
+
+def read_object_mesh(ob, depsgraph) -> tuple[np.ndarray, list]:
+    """World-space vertices and faces of ``ob`` with its modifiers applied (the user's mesh is not
+    touched)."""
+    evaluated = ob.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        co = np.empty(len(mesh.vertices) * 3, np.float64)
+        mesh.vertices.foreach_get("co", co)
+        matrix = np.array(ob.matrix_world, float)
+        co = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+        loops = np.empty(len(mesh.loops), np.int64)
+        mesh.loops.foreach_get("vertex_index", loops)
+        starts = np.empty(len(mesh.polygons), np.int64)
+        sizes = np.empty(len(mesh.polygons), np.int64)
+        mesh.polygons.foreach_get("loop_start", starts)
+        mesh.polygons.foreach_get("loop_total", sizes)
+        faces = np.split(loops, starts[1:]) if len(starts) else []
+        if np.linalg.det(matrix[:3, :3]) < 0:  # a mirrored object turns its faces inside out
+            faces = [f[::-1].copy() for f in faces]
+        return co, faces
+    finally:
+        evaluated.to_mesh_clear()
+
+
+def fracture_sources(sources: list[SourceMesh], spec: FractureSpec, *, repair: bool,
+                     default_material: str) -> tuple[Building, ShardSet, list[str]]:
+    """Fracture each object (anchors stay whole) into one building and shard set.
+
+    The shard count is shared between the breakable objects by volume (``shard_size`` applies
+    to each); each object draws its seeds from its own seed (``spec.seed + index``). Returns the
+    building (one ``mesh`` element per object, anchors as ``foundation``), the shards and notes
+    on repairs made. Raises MeshError (naming the object) for a mesh that is not a closed solid
+    when ``repair`` is off or cannot fix it.
+    """
+    from ..core.mesh_fracture import fracture_mesh, join_shard_sets, prepare_solid, repair_mesh
+
+    if not sources:
+        raise MeshError("selection", "no mesh objects to fracture", "select closed mesh objects")
+    solids, notes = [], []
+    for src in sources:
+        vertices, faces = src.vertices, src.faces
+        if repair:
+            fixed = repair_mesh(vertices, faces)
+            if fixed.changed:
+                notes.append(f"{src.name}: " + "; ".join(fixed.notes or ["repaired"]))
+            vertices, faces = fixed.vertices, fixed.faces
+        solids.append((vertices, faces, prepare_solid(vertices, faces, src.name)))
+    counts = share_cells(spec, [s.volume for _, _, s in solids], [src.anchor for src in sources])
+    parts, elements = [], []
+    for index, (src, (vertices, faces, solid)) in enumerate(zip(sources, solids, strict=True)):
+        if src.anchor:
+            object_spec = FractureSpec(cell_count=1, seed=spec.seed + index)
+        elif spec.shard_size is None:
+            object_spec = dataclasses.replace(spec, cell_count=int(counts[index]),
+                                              seed=spec.seed + index)
+        else:
+            object_spec = dataclasses.replace(spec, seed=spec.seed + index)
+        parts.append(fracture_mesh(vertices, faces, object_spec, name=src.name, solid=solid))
+        material = default_material if src.material == "AUTO" else src.material
+        elements.append(Element(index, "foundation" if src.anchor else "mesh", 0, material,
+                                solid.lo.copy(), solid.hi.copy(), src.name))
+    empty = ElementContacts(np.zeros((0, 2), int), np.zeros(0, int), np.zeros(0),
+                            np.zeros((0, 3)), np.zeros((0, 3)))
+    return Building(None, elements, empty), join_shard_sets(parts), notes
+
+
+def share_cells(spec: FractureSpec, volumes, anchors) -> np.ndarray:
+    """Cells per object: ``spec.cell_count`` split by volume over the breakable objects (largest
+    remainder, at least ``min_cells_per_element`` each); 1 for anchors."""
+    volumes = np.asarray(volumes, float)
+    breakable = ~np.asarray(anchors, bool)
+    counts = np.ones(len(volumes), np.int64)
+    if breakable.any():
+        share = volumes[breakable] / volumes[breakable].sum() * spec.cell_count
+        part = np.floor(share).astype(np.int64)
+        extra = spec.cell_count - int(part.sum())
+        part[np.argsort(-(share - part), kind="stable")[:extra]] += 1
+        counts[breakable] = np.maximum(part, spec.min_cells_per_element)
+    return counts
