@@ -18,14 +18,12 @@ from .voronoi import RawCells, _cross, box_voronoi_cells, face_area_vectors, fan
 _AREA_EPS = 1e-12
 
 
-def fracture_building(building: Building, spec: FractureSpec | None = None, *,
-                      fracture_kinds: tuple[str, ...] | None = None,
-                      backend: str | None = None) -> ShardSet:
-    """Fracture every element of ``building``; elements of kinds not in ``fracture_kinds`` stay whole.
+def building_seeds(building: Building, spec: FractureSpec,
+                   fracture_kinds: tuple[str, ...] | None = None) -> list[np.ndarray]:
+    """The Voronoi seeds of every element (one seed at the centre of elements that stay whole).
 
     By default the foundation stays whole (it is the passive anchor) and every other kind breaks.
     """
-    spec = spec or FractureSpec()
     if fracture_kinds is None:
         fracture_kinds = tuple(k for k in {e.kind for e in building.elements} if k != "foundation")
     lo = np.array([e.lo for e in building.elements])
@@ -35,8 +33,21 @@ def fracture_building(building: Building, spec: FractureSpec | None = None, *,
     if breakable.any():
         counts[breakable] = allocate_cells(spec, lo[breakable], hi[breakable])
     rngs = element_generators(spec.seed, len(lo))
-    seeds = [sample_seeds(spec, lo[i], hi[i], int(counts[i]), rngs[i]) if breakable[i]
-             else (0.5 * (lo[i] + hi[i]))[None] for i in range(len(lo))]
+    return [sample_seeds(spec, lo[i], hi[i], int(counts[i]), rngs[i]) if breakable[i]
+            else (0.5 * (lo[i] + hi[i]))[None] for i in range(len(lo))]
+
+
+def fracture_building(building: Building, spec: FractureSpec | None = None, *,
+                      fracture_kinds: tuple[str, ...] | None = None,
+                      backend: str | None = None) -> ShardSet:
+    """Fracture every element of ``building``; elements of kinds not in ``fracture_kinds`` stay whole.
+
+    By default the foundation stays whole (it is the passive anchor) and every other kind breaks.
+    """
+    spec = spec or FractureSpec()
+    lo = np.array([e.lo for e in building.elements])
+    hi = np.array([e.hi for e in building.elements])
+    seeds = building_seeds(building, spec, fracture_kinds)
     return fracture_boxes(lo, hi, seeds, contacts=building.contacts, gap=spec.gap, backend=backend)
 
 
