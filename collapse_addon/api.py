@@ -1,0 +1,608 @@
+"""The one API that the headless CLI and the add-on's operators both call.
+
+Scene-level functions work on a Blender scene (the add-on's current scene, or the CLI's):
+``build_shot``, ``bake_shot``, ``setup_shot_look``, ``render_shot_frames``. File-level stages
+(``build_stage`` ... ``finalize_stage``) wrap them for the CLI's shot folder::
+
+    <out>/<scene>/<seed>/scene.blend   built, then baked (the rigid-body cache lives in it)
+                         cache/        Alembic / USD exports of the baked animation
+                         frames/       0001.png ...
+                         report.json   the collapse report (from the bake)
+                         preview.mp4, contact.png, manifest.json (finalize)
+                         logs/         one log per task, logs/frames/*.json per-frame records
+
+Everything random follows from ``settings.seed``; the same settings give the same shot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .core.building import Building, Element, element_box_contacts, generate_building
+from .core.errors import CollapseError
+from .core.fracture import fracture_building
+from .core.settings import ShotSettings, resolve_materials, settings_to_dict
+from .core.shards import ShardSet
+
+Log = Callable[[str], None]
+
+
+class MissingInputError(CollapseError, FileNotFoundError):
+    """A stage needs the output of an earlier one (e.g. render without a bake): CLI exit code 3."""
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+# ------------------------------------------------------------------------------------ shot folder
+
+
+@dataclass(frozen=True)
+class ShotPaths:
+    """The files of one shot under ``<out>/<scene>/<seed>/``."""
+
+    root: Path
+
+    @classmethod
+    def for_shot(cls, scene_name: str, seed: int, out_dir: str | Path) -> ShotPaths:
+        return cls(Path(out_dir) / scene_name / str(seed))
+
+    @property
+    def blend(self) -> Path:
+        return self.root / "scene.blend"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def frames(self) -> Path:
+        return self.root / "frames"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def frame_records(self) -> Path:
+        return self.root / "logs" / "frames"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def preview(self) -> Path:
+        return self.root / "preview.mp4"
+
+    @property
+    def contact(self) -> Path:
+        return self.root / "contact.png"
+
+    @property
+    def stages(self) -> Path:
+        """One JSON record per finished stage (per render chunk too): no two tasks share a file."""
+        return self.root / "logs" / "stages"
+
+    def stage_records(self) -> dict:
+        records = {}
+        for path in sorted(self.stages.glob("*.json")) if self.stages.exists() else ():
+            try:
+                records[path.stem] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        return records
+
+
+# ------------------------------------------------------------------------------------ pure stages
+
+
+def make_building(settings: ShotSettings) -> Building | None:
+    """The procedural building of the shot (None when the shot fractures a mesh)."""
+    return None if settings.uses_mesh else generate_building(settings.building)
+
+
+def make_shards(settings: ShotSettings, building: Building | None) -> tuple[Building, ShardSet]:
+    """Fracture the shot's building (or its mesh source) into shards."""
+    if building is not None:
+        return building, fracture_building(building, settings.fracture)
+    return _fracture_mesh_source(settings)
+
+
+def _fracture_mesh_source(settings: ShotSettings) -> tuple[Building, ShardSet]:
+    from .core import mesh_fracture, meshio
+
+    source = settings.mesh
+    path = Path(source.path)
+    if not path.exists():
+        raise MissingInputError(f"mesh.path: {path} does not exist (give the path of the mesh file)")
+    lower = path.name.lower()
+    if lower.endswith(".blend"):
+        vertices, faces = _mesh_from_blend(path, source.object)
+    elif lower.endswith(".obj"):
+        vertices, faces = meshio.load_obj(path)
+    else:
+        solids = meshio.load_cityjson(path, object_ids=[source.object] if source.object else None)
+        if not solids:
+            raise CollapseError(f"mesh.path: {path} holds no solid at LoD 2.2 "
+                                "(give a CityJSON file with closed LoD 2.2 buildings)")
+        _, vertices, faces = solids[0]  # one building: the named object, else the first
+    vertices = np.asarray(vertices, float) * source.scale
+    # Real-world coordinates (CityJSON) sit far from the origin: centre the footprint, base at z=0.
+    lo, hi = vertices.min(0), vertices.max(0)
+    vertices = vertices - np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2]])
+    shards = mesh_fracture.fracture_mesh(vertices, faces, settings.fracture, name=path.stem)
+    lo, hi = vertices.min(0), vertices.max(0)
+    element = Element(0, "mesh", 0, source.material, lo, hi, path.stem)
+    building = Building(None, [element], element_box_contacts(lo[None], hi[None]))
+    return building, shards
+
+
+def _mesh_from_blend(path: Path, object_name: str):
+    import bpy
+
+    with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+        if object_name not in src.objects:
+            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
+                                f"(objects: {', '.join(src.objects[:20])})")
+        dst.objects = [object_name]
+    ob = dst.objects[0]
+    mesh = ob.data
+    n = len(mesh.vertices)
+    co = np.empty(n * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    co = co.reshape(-1, 3).astype(float) @ np.array(ob.matrix_world)[:3, :3].T \
+        + np.array(ob.matrix_world)[:3, 3]
+    loops = np.empty(len(mesh.loops), np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    starts = np.empty(len(mesh.polygons), np.int64)
+    sizes = np.empty(len(mesh.polygons), np.int64)
+    mesh.polygons.foreach_get("loop_start", starts)
+    mesh.polygons.foreach_get("loop_total", sizes)
+    faces = [loops[s:s + k] for s, k in zip(starts, sizes, strict=True)]
+    bpy.data.objects.remove(ob)
+    return co, faces
+
+
+# ------------------------------------------------------------------------------ scene-level (bpy)
+
+
+@contextlib.contextmanager
+def material_presets(overrides: dict):
+    """Apply the shot's material overrides to the presets for the duration (physics reads the
+    presets by name while it plans masses and glue)."""
+    from .core import materials as presets
+
+    saved = dict(presets.MATERIALS)
+    presets.MATERIALS.update(resolve_materials(overrides))
+    try:
+        yield presets.MATERIALS
+    finally:
+        presets.MATERIALS.clear()
+        presets.MATERIALS.update(saved)
+
+
+def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict:
+    """Build the shot in ``scene`` (default: the current one): shards, rigid bodies, glue,
+    trigger, camera framed on the building, lights, ground and render settings.
+
+    Returns counts and stage timings.
+    """
+    import bpy
+
+    from .blender import camera as cam
+    from .blender import simulation
+
+    scene = scene or bpy.context.scene
+    times = {}
+    t = time.perf_counter()
+    building = make_building(settings)
+    building, shards = make_shards(settings, building)
+    times["fracture_s"] = time.perf_counter() - t
+    log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
+        f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
+    t = time.perf_counter()
+    with material_presets(settings.materials) as presets:
+        materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
+        handle = simulation.build_collapse_scene(building, shards, settings.simulation,
+                                                 settings.trigger, scene=scene, materials=materials)
+    times["assembly_s"] = time.perf_counter() - t
+    log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
+        f"constraints in {times['assembly_s']:.2f} s")
+    scene["collapse_bounds"] = [float(v) for v in (*building.lo, *building.hi)]
+    setup_shot_look(settings, scene)
+    return {"elements": len(building.elements), "shards": int(shards.count),
+            "contacts": int(shards.contacts.count), "constraints": handle.constraint_count,
+            **times}
+
+
+def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
+    values = np.array(scene["collapse_bounds"], float)
+    return values[:3], values[3:]
+
+
+def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
+    """Render settings, lights, ground and camera (framed on ``points``, else the building).
+
+    Returns the render device in words.
+    """
+    from .blender import camera as cam
+    from .blender import render as rnd
+
+    lo, hi = _bounds(scene)
+    device = rnd.configure_render(scene, settings.render, fps=settings.simulation.fps,
+                                  seed=settings.seed)
+    start, end = settings.frame_range()
+    scene.frame_start, scene.frame_end = start, end
+    cam.add_lights(scene, settings.lights)
+    # The physics ground's top is at the foundation's underside (lo z); a larger visual plane
+    # continues it to the horizon.
+    cam.add_ground(scene, settings.lights, rnd.ground_size_for(lo, hi), z=float(lo[2]),
+                   centre=0.5 * (lo[:2] + hi[:2]))
+    if points is None:
+        points = cam.box_corners(lo, hi)
+    cam.place_camera(scene, settings.camera, points)
+    return device
+
+
+def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
+              export_dir: Path | None = None) -> dict:
+    """Bake the rigid-body simulation of a built shot, frame the camera on the debris, export.
+
+    Returns the collapse report (a JSON-able dict).
+    """
+    import bpy
+
+    from .blender import simulation
+
+    scene = scene or bpy.context.scene
+    frames = settings.simulation.frame_count
+    step = max(1, frames // 10)
+
+    def progress(frame: int, end: int) -> None:
+        if frame % step == 0 or frame == end:
+            log(f"Bake: frame {frame}/{end}")
+
+    result = simulation.bake_collapse(scene, progress=progress)
+    log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
+        f"({result.seconds / max(1, result.frames):.3f} s/frame)")
+    report = dict(simulation.collapse_report(scene))
+    if settings.camera.mode == "auto":
+        setup_shot_look(settings, scene, points=shot_points(settings, scene))
+    if export_dir is not None and (settings.output.alembic or settings.output.usd):
+        export_dir.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        written = export_animation(settings, scene, export_dir)
+        report.setdefault("wall_clock_s", {})["export_s"] = time.perf_counter() - t
+        for path in written:
+            log(f"Saved: '{path}'")
+    return report
+
+
+def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Path]:
+    """Alembic and/or USD of the baked shards (and the ball): written under temporary names."""
+    import os
+
+    import bpy
+
+    from .blender import simulation
+
+    handle = simulation.CollapseScene.from_scene(scene)
+    objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+    for ob in scene.objects:
+        ob.select_set(False)
+    for ob in objects:
+        ob.select_set(True)
+    start, end = settings.frame_range()
+    written = []
+    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
+        if settings.output.alembic:
+            path = export_dir / "collapse.abc"
+            tmp = export_dir / f".collapse.{os.getpid()}.abc"
+            bpy.ops.wm.alembic_export(filepath=str(tmp), start=start, end=end, selected=True,
+                                      flatten=True, export_hair=False, export_particles=False)
+            os.replace(tmp, path)
+            written.append(path)
+        if settings.output.usd:
+            path = export_dir / "collapse.usdc"
+            tmp = export_dir / f".collapse.{os.getpid()}.usdc"
+            bpy.ops.wm.usd_export(filepath=str(tmp), selected_objects_only=True,
+                                  export_animation=True)
+            os.replace(tmp, path)
+            written.append(path)
+    for ob in objects:
+        ob.select_set(False)
+    return written
+
+
+def is_baked(scene) -> bool:
+    """True when the scene's rigid-body simulation is baked (render then only reads the cache)."""
+    world = scene.rigidbody_world
+    return world is not None and world.point_cache is not None and world.point_cache.is_baked
+
+
+def shot_points(settings: ShotSettings, scene) -> np.ndarray:
+    """Points the auto camera frames: the standing building, where the debris lands (the mass
+    quantile), and the ball's start."""
+    import bpy
+
+    from .blender import camera as cam
+    from .blender import simulation
+
+    lo, hi = _bounds(scene)
+    points = [cam.box_corners(lo, hi)]
+    handle = simulation.CollapseScene.from_scene(scene)
+    if settings.camera.include_debris:
+        positions, _ = simulation.baked_transforms(handle, frames=[settings.frame_range()[1]])
+        masses = np.array(scene["collapse_masses"], float)
+        debris = cam.debris_points(positions[0], masses, 0.5 * (lo + hi),
+                                   settings.camera.debris_quantile)
+        debris[:, 2] = np.maximum(debris[:, 2], lo[2])
+        points.append(debris)
+    if handle.ball:
+        ball = bpy.data.objects[handle.ball]
+        start = scene.frame_current
+        scene.frame_set(settings.frame_range()[0])
+        centre = np.array(ball.matrix_world.translation[:])
+        scene.frame_set(start)
+        radius = max(ball.dimensions) / 2
+        points.append(cam.box_corners(centre - radius, centre + radius))
+    return np.concatenate(points)
+
+
+_shot_points = shot_points  # the add-on's first name for it
+
+
+# ------------------------------------------------------------------------------ file-level stages
+
+
+def _open(path: Path):
+    import bpy
+
+    if not path.exists():
+        raise MissingInputError(f"{path} does not exist (run `collapse build` first)")
+    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    return bpy.context.scene
+
+
+def _save(path: Path) -> None:
+    """Save the open file atomically (a killed save never leaves a broken scene.blend)."""
+    import os
+
+    import bpy
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
+    os.replace(tmp, path)
+
+
+SIM_SECTIONS = ("seed", "building", "mesh", "materials", "fracture", "simulation", "trigger")
+LOOK_SECTIONS = ("camera", "lights")
+
+
+def settings_key(settings: ShotSettings, sections: tuple[str, ...]) -> str:
+    """A hash of some sections of the settings (what a built or baked file was made from)."""
+    data = settings_to_dict(settings)
+    text = json.dumps({k: data[k] for k in sections}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stamp(scene, settings: ShotSettings) -> None:
+    scene["collapse_sim_key"] = settings_key(settings, SIM_SECTIONS)
+    scene["collapse_look_key"] = settings_key(settings, LOOK_SECTIONS)
+
+
+def _changed(scene, settings: ShotSettings) -> tuple[bool, bool]:
+    """(simulation changed, look changed) between the file and the settings."""
+    return (scene.get("collapse_sim_key") != settings_key(settings, SIM_SECTIONS),
+            scene.get("collapse_look_key") != settings_key(settings, LOOK_SECTIONS))
+
+
+def shot_state(settings: ShotSettings, paths: ShotPaths) -> str:
+    """``missing`` (no scene.blend), ``stale`` (built from other simulation settings), ``built``
+    or ``baked`` (from these settings)."""
+    if not paths.blend.exists():
+        return "missing"
+    scene = _open(paths.blend)
+    if _changed(scene, settings)[0]:
+        return "stale"
+    return "baked" if is_baked(scene) and paths.report.exists() else "built"
+
+
+def build_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> dict:
+    """Build the shot into ``paths.blend`` from an empty scene (always anew)."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    info = build_shot(settings, scene=scene, log=log)
+    _stamp(scene, settings)
+    _save(paths.blend)
+    log(f"Saved: '{paths.blend}'")
+    return info
+
+
+def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> dict:
+    """Bake ``paths.blend`` in place; write report.json and the Alembic/USD exports.
+
+    Builds first when the shot was never built or its simulation settings changed; does nothing
+    when it is already baked from the same settings (only re-frames when camera/lights changed).
+    """
+    from .blender.render import write_json_atomic
+
+    scene = _open(paths.blend) if paths.blend.exists() else None
+    if scene is not None and is_baked(scene) and paths.report.exists():
+        sim_changed, look_changed = _changed(scene, settings)
+        if not sim_changed:
+            report = json.loads(paths.report.read_text())
+            if look_changed:
+                points = shot_points(settings, scene) if settings.camera.mode == "auto" else None
+                setup_shot_look(settings, scene, points=points)
+                _stamp(scene, settings)
+                _save(paths.blend)
+                log("Already baked from these settings; camera and lights updated")
+            else:
+                log(f"Already baked from these settings: {paths.blend} (skipping the bake)")
+            return report
+    if scene is None or _changed(scene, settings)[0]:
+        log("Building first: " + ("no scene.blend yet" if scene is None
+                                   else "the scene's simulation settings changed"))
+        build_stage(settings, paths, log)
+        scene = _open(paths.blend)
+    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache)
+    _stamp(scene, settings)
+    _save(paths.blend)
+    write_json_atomic(paths.report, report)
+    log(f"Saved: '{paths.blend}' (baked) and '{paths.report}'")
+    return report
+
+
+def open_baked(paths: ShotPaths, settings: ShotSettings | None = None):
+    """Open the baked shot; MissingInputError when it was never built or baked, or was baked from
+    other simulation, camera or light settings."""
+    if not paths.blend.exists():
+        raise MissingInputError(f"{paths.blend} does not exist: run `collapse build` and "
+                                "`collapse bake` first (or `collapse run`)")
+    scene = _open(paths.blend)
+    if not is_baked(scene):
+        raise MissingInputError(f"{paths.blend} has no baked simulation: run `collapse bake` first "
+                                "(render never simulates)")
+    if settings is not None and any(_changed(scene, settings)):
+        raise MissingInputError(f"{paths.blend} was baked from other settings than the scene file "
+                                "now has: run `collapse bake` again")
+    return scene
+
+
+def render_stage(settings: ShotSettings, paths: ShotPaths, frames: list[int], *,
+                 threads: int | None = None, log: Log = _quiet):
+    """Render ``frames`` of the baked shot into ``paths.frames`` (resuming; never simulating)."""
+    from .blender import render as rnd
+
+    scene = open_baked(paths, settings)
+    device = rnd.configure_render(scene, settings.render, fps=settings.simulation.fps,
+                                  threads=threads, seed=settings.seed)
+    log(f"Rendering {len(frames)} frame(s) with {settings.render.engine} on {device}, "
+        f"{scene.render.resolution_x}x{scene.render.resolution_y}")
+    key = settings_key(settings, (*SIM_SECTIONS, *LOOK_SECTIONS, "render"))
+    return rnd.render_frames(scene, frames, paths.frames, settings.render,
+                             meta_dir=paths.frame_records, log=log, settings_key=key)
+
+
+def render_shot_frames(settings: ShotSettings, frames: list[int], frames_dir: Path, *, scene=None,
+                       threads: int | None = None, log: Log = _quiet):
+    """Render frames of the (baked) ``scene`` into ``frames_dir`` (the add-on's render)."""
+    import bpy
+
+    from .blender import render as rnd
+
+    scene = scene or bpy.context.scene
+    rnd.configure_render(scene, settings.render, fps=settings.simulation.fps, threads=threads,
+                         seed=settings.seed)
+    return rnd.render_frames(scene, frames, Path(frames_dir), settings.render, log=log)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *,
+                   log: Log = _quiet, tool: dict | None = None, frames: str | None = None) -> dict:
+    """Write preview.mp4, contact.png and manifest.json for a rendered shot (``frames``: a frame
+    spec such as "1-48"; default all).
+
+    MissingInputError when frames are missing (render them first; finalize never renders).
+    """
+    import platform
+
+    import bpy
+
+    from .blender import render as rnd
+    from .core.settings import scene_hash
+
+    frames = settings.frame_list(frames)
+    files = [(f, rnd.frame_path(paths.frames, f, settings.render)) for f in frames]
+    missing = [f for f, p in files if not p.exists()]
+    if missing:
+        raise MissingInputError(f"{len(missing)} frame(s) not rendered yet "
+                                f"({rnd.frames_text(missing)}): run `collapse render` first")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    outputs = {}
+    r = settings.render
+    size = (round(r.resolution[0] * r.resolution_percentage / 100),
+            round(r.resolution[1] * r.resolution_percentage / 100))
+    if settings.output.preview:
+        t = time.perf_counter()
+        rnd.encode_preview([p for _, p in files], paths.preview, fps=settings.simulation.fps,
+                           size=size)
+        log(f"Saved: '{paths.preview}' ({len(files)} frames, {time.perf_counter() - t:.2f} s)")
+    if settings.output.contact_sheet:
+        import shutil
+        import tempfile
+
+        pick = np.unique(np.linspace(0, len(files) - 1, min(settings.output.contact_frames,
+                                                             len(files))).round().astype(int))
+        chosen = [files[i] for i in pick]
+        proxy_dir = Path(tempfile.mkdtemp(prefix="collapse-contact-"))
+        try:
+            if r.file_format != "PNG":
+                pngs = rnd.png_proxies([p for _, p in chosen], proxy_dir, size)
+                chosen = [(f, png) for (f, _), png in zip(chosen, pngs, strict=True)]
+            rnd.write_contact_sheet(chosen, paths.contact, count=len(chosen),
+                                    columns=settings.output.contact_columns,
+                                    tile_width=settings.output.contact_width)
+        finally:
+            shutil.rmtree(proxy_dir, ignore_errors=True)
+        log(f"Saved: '{paths.contact}'")
+    per_frame = []
+    for frame, path in files:
+        record_path = paths.frame_records / f"{path.stem}.json"
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            record = {}
+        per_frame.append({"frame": frame, "file": str(path.relative_to(paths.root)),
+                          "sha256": sha256_file(path), "seconds": record.get("seconds"),
+                          "peak_memory_mb": record.get("peak_memory_mb"),
+                          "host": record.get("host")})
+    for path in (paths.preview, paths.contact, paths.report, paths.blend,
+                 *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
+        if path.exists() and path.is_file():
+            outputs[str(path.relative_to(paths.root))] = sha256_file(path)
+    stages = paths.stage_records()
+    manifest = {
+        "tool": tool or {"name": "collapse"},
+        "blender": {"version": bpy.app.version_string,
+                    "build_hash": bpy.app.build_hash.decode(errors="replace")},
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "scene": {"file": str(Path(scene_file).resolve()), "sha256": scene_hash(scene_file)},
+        "seed": settings.seed,
+        "settings": settings_to_dict(settings),
+        "frames": frames,
+        "frame_files": per_frame,
+        "outputs": outputs,
+        "stages": stages,
+    }
+    from .blender.render import write_json_atomic
+
+    write_json_atomic(paths.manifest, manifest)
+    log(f"Saved: '{paths.manifest}'")
+    return manifest

@@ -1,0 +1,599 @@
+"""Render settings and a resumable, atomic frame renderer.
+
+Frames are rendered with Blender's own animation render (about twice as fast per frame in
+Workbench as a loop of still renders) into a private temporary folder, and each frame is renamed
+into place (``os.replace``) the moment Blender has written it. A finished frame is therefore always
+complete, a killed render leaves at most a temporary file that the next run deletes, and a rerun
+renders only the frames that are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import CollapseError
+from ..core.settings import RenderSettings
+
+ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
+TMP_PREFIX = ".tmp-"
+
+
+class RenderDeviceError(CollapseError, RuntimeError):
+    """The requested render device is missing or failed (the CLI exits with code 4)."""
+
+
+class FrameRenderError(CollapseError, RuntimeError):
+    """Blender failed to render a frame (the CLI exits with code 1)."""
+
+    def __init__(self, frame: int, message: str):
+        self.frame = frame
+        super().__init__(f"frame {frame}: {message}")
+
+
+@dataclass
+class FrameRecord:
+    """One rendered frame: where it is, how long it took, the process's peak memory after it."""
+
+    frame: int
+    path: str
+    seconds: float
+    peak_memory_mb: float
+    host: str
+    settings_key: str = ""
+
+
+def extension(render: RenderSettings) -> str:
+    return ".png" if render.file_format == "PNG" else ".exr"
+
+
+def frame_path(frames_dir: Path, frame: int, render: RenderSettings) -> Path:
+    """Final path of a frame: ``frames/0001.png`` for padding 4."""
+    return Path(frames_dir) / f"{frame:0{render.padding}d}{extension(render)}"
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if os.uname().sysname == "Darwin" else peak / 1024
+
+
+# ---------------------------------------------------------------------------------------- settings
+
+
+def select_device(scene, wanted: str) -> str:
+    """Set Cycles' device; returns a description. GPU when asked (or AUTO and one works)."""
+    if scene.render.engine != "CYCLES":
+        if wanted == "GPU" and scene.render.engine == "BLENDER_WORKBENCH":
+            return "GPU (OpenGL)"
+        return "OpenGL" if scene.render.engine != "CYCLES" else "CPU"
+    if wanted in ("AUTO", "GPU"):
+        try:
+            prefs = bpy.context.preferences.addons["cycles"].preferences
+        except KeyError:
+            prefs = None
+        for backend in GPU_BACKENDS if prefs is not None else ():
+            try:
+                prefs.compute_device_type = backend
+                prefs.get_devices()
+            except (TypeError, ValueError, RuntimeError):
+                continue
+            gpus = [d for d in prefs.devices if d.type == backend]
+            if gpus:
+                for d in prefs.devices:
+                    d.use = d.type == backend
+                scene.cycles.device = "GPU"
+                return f"GPU ({backend}: {', '.join(d.name for d in gpus)})"
+        if wanted == "GPU":
+            raise RenderDeviceError("render.device = GPU but Cycles finds no CUDA, OptiX, HIP, oneAPI "
+                                    "or Metal device (use device = \"AUTO\" or \"CPU\")")
+    scene.cycles.device = "CPU"
+    return "CPU"
+
+
+def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | None = None,
+                     seed: int = 0) -> str:
+    """Apply engine, device, samples, resolution and file format; returns the device used.
+
+    Metadata stamps (date, render time, host) are switched off so that frames are byte-identical
+    on every rerun and on every machine of a farm.
+    """
+    r = scene.render
+    r.engine = ENGINE_IDS[render.engine]
+    r.resolution_x, r.resolution_y = render.resolution
+    r.resolution_percentage = render.resolution_percentage
+    r.fps = fps
+    r.fps_base = 1.0
+    r.film_transparent = render.film_transparent
+    r.use_file_extension = True
+    r.use_overwrite = True
+    r.use_placeholder = False
+    r.use_stamp = False
+    for name in dir(r):
+        if name.startswith("use_stamp_"):
+            setattr(r, name, False)
+    threads = render.threads if threads is None else threads
+    r.threads_mode = "FIXED" if threads else "AUTO"
+    if threads:
+        r.threads = threads
+    im = r.image_settings
+    if render.file_format == "PNG":
+        im.media_type = "IMAGE"
+        im.file_format = "PNG"
+        im.color_mode = "RGBA" if render.film_transparent else "RGB"
+        im.color_depth = "8"
+        im.compression = 15
+    else:
+        im.media_type = "MULTI_LAYER_IMAGE"
+        im.file_format = "OPEN_EXR_MULTILAYER"
+        im.color_depth = "16"
+        im.exr_codec = "ZIP"
+    view = scene.view_settings
+    # Workbench colours are display colours already; the filmic AgX transform would wash them out.
+    view.view_transform = "Standard" if render.engine == "WORKBENCH" else "AgX"
+    if render.engine == "WORKBENCH":
+        aa = next((name for limit, name in WORKBENCH_AA if render.samples <= limit), "32")
+        scene.display.render_aa = aa
+    elif render.engine == "EEVEE":
+        scene.eevee.taa_render_samples = render.samples
+    else:
+        scene.cycles.samples = render.samples
+        scene.cycles.use_adaptive_sampling = False  # fixed work per frame: steadier farm timings
+        scene.cycles.use_denoising = render.denoise
+        scene.cycles.seed = seed
+        scene.cycles.use_animated_seed = False
+    return select_device(scene, render.device)
+
+
+# ----------------------------------------------------------------------------------------- frames
+
+
+def frame_runs(frames: list[int]) -> list[tuple[int, int, int]]:
+    """Split sorted frames into (start, end, step) runs that one animation render can do."""
+    runs, i = [], 0
+    while i < len(frames):
+        j = i
+        step = frames[i + 1] - frames[i] if i + 1 < len(frames) else 1
+        while j + 1 < len(frames) and frames[j + 1] - frames[j] == step:
+            j += 1
+        runs.append((frames[i], frames[j], step if j > i else 1))
+        i = j + 1
+    return runs
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temp(frames_dir: Path, log: Callable[[str], None] = print) -> None:
+    """Delete temporary folders left by killed renders of this host (other hosts' are theirs)."""
+    host = socket.gethostname()
+    for tmp in Path(frames_dir).glob(f"{TMP_PREFIX}*"):
+        try:
+            _, tmp_host, pid = tmp.name.rsplit("-", 2)
+        except ValueError:
+            continue
+        if tmp_host == host.replace("-", "_") and not _pid_alive(int(pid)):
+            log(f"Removing the partial output of an interrupted render: {tmp}")
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def temp_dir_for(frames_dir: Path) -> Path:
+    """This process's private temporary folder under ``frames_dir``."""
+    return Path(frames_dir) / f"{TMP_PREFIX}{socket.gethostname().replace('-', '_')}-{os.getpid()}"
+
+
+def write_json_atomic(path: Path, data) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def strip_png_timings(path: Path) -> None:
+    """Drop the render-time text chunks Cycles writes into PNGs (``cycles.*_time``), in place.
+
+    They are the only bytes that differ between two renders of the same frame, and no Blender
+    setting turns them off; the pixels and every other chunk are kept as written.
+    """
+    import struct
+
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return
+    out, i, dropped = [data[:8]], 8, False
+    while i + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[i:i + 4])
+        kind = data[i + 4:i + 8]
+        end = i + 12 + length
+        if kind in (b"tEXt", b"zTXt", b"iTXt"):
+            keyword = data[i + 8:end - 4].split(b"\0", 1)[0]
+            if keyword.startswith(b"cycles.") and keyword.endswith(b"_time"):
+                dropped = True
+                i = end
+                continue
+        out.append(data[i:end])
+        i = end
+    if dropped:
+        Path(path).write_bytes(b"".join(out))
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:05.2f}"
+
+
+def render_passes(frames: list[int], first_frame: int, warm_up: bool) -> list[tuple[int, int, int, int | None]]:
+    """(start, end, step, warm-up frame or None) animation renders that produce ``frames``.
+
+    Workbench and EEVEE carry state from one frame of an animation render to the next (Workbench's
+    shadows differ on the first frame of a render), so a run that does not begin at the shot's
+    first frame starts one frame early and discards that frame: chunks, resumed renders and
+    single frames then equal a render of the whole sequence byte for byte.
+    """
+    passes = []
+    for start, end, step in frame_runs(frames):
+        if not warm_up or start <= first_frame:
+            passes.append((start, end, step, None))
+        elif step == 1:
+            passes.append((start - 1, end, 1, start - 1))
+        else:
+            passes += [(f - 1, f, 1, f - 1) for f in range(start, end + 1, step)]
+    return passes
+
+
+def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSettings, *,
+                  meta_dir: Path | None = None, log: Callable[[str], None] = print,
+                  first_frame: int | None = None, settings_key: str = ""
+                  ) -> tuple[list[FrameRecord], list[int]]:
+    """Render ``frames`` of ``scene`` into ``frames_dir``, skipping frames already there.
+
+    Returns (records of the frames rendered now, frames skipped because they were finished).
+    Progress goes to ``log`` as Blender-style lines (``Fra:``, ``Saved: '<path>'``, ``Time:``).
+    Raises FrameRenderError when Blender fails on a frame; frames finished before it stay.
+    ``first_frame`` (default: the scene's start) is where a render needs no warm-up frame.
+    """
+    frames_dir = Path(frames_dir)
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp(frames_dir, log)
+    done = [f for f in frames if frame_path(frames_dir, f, render).exists()]
+    todo = [f for f in frames if f not in set(done)]
+    if done:
+        log(f"Skipping {len(done)} finished frame(s): {_frame_list_text(done)} (already in {frames_dir})")
+        stale = _stale_frames(done, meta_dir, render, settings_key)
+        if stale:
+            log(f"Warning: frame(s) {_frame_list_text(stale)} were rendered from other settings; "
+                f"finished frames are never overwritten: delete them to render them again")
+    if not todo:
+        return [], done
+    tmp_dir = temp_dir_for(frames_dir)
+    tmp_dir.mkdir(exist_ok=True)
+    records: list[FrameRecord] = []
+    state = {"start": 0.0, "frame": None, "index": 0}
+    first = scene.frame_start if first_frame is None else first_frame
+    passes = render_passes(todo, first, render.engine in ("WORKBENCH", "EEVEE"))
+    warm_ups = {w for *_, w in passes if w is not None}
+    host = socket.gethostname()
+
+    def on_pre(sc, *_):
+        state["start"] = time.perf_counter()
+        state["frame"] = sc.frame_current
+        if sc.frame_current in warm_ups:
+            log(f"Warming up on frame {sc.frame_current} (rendered, not kept)")
+            return
+        state["index"] += 1
+        log(f"Fra:{sc.frame_current} Mem:{peak_memory_mb():.1f}M | Rendering frame "
+            f"{state['index']}/{len(todo)}")
+
+    def on_write(sc, *_):
+        frame = sc.frame_current
+        written = tmp_dir / f"{frame:0{render.padding}d}{extension(render)}"
+        if frame in warm_ups:
+            written.unlink(missing_ok=True)
+            state["frame"] = None
+            return
+        final = frame_path(frames_dir, frame, render)
+        save_start = time.perf_counter()
+        if render.file_format == "PNG" and render.engine == "CYCLES":
+            strip_png_timings(written)
+        os.replace(written, final)
+        seconds = time.perf_counter() - state["start"]
+        record = FrameRecord(frame, str(final), seconds, peak_memory_mb(), host, settings_key)
+        records.append(record)
+        if meta_dir is not None:
+            write_json_atomic(Path(meta_dir) / f"{frame:0{render.padding}d}.json", asdict(record))
+        log(f"Saved: '{final}'")
+        log(f" Time: {_clock(seconds)} (Saving: {_clock(time.perf_counter() - save_start)})")
+        state["frame"] = None
+
+    saved = (scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath)
+    bpy.app.handlers.render_pre.append(on_pre)
+    bpy.app.handlers.render_write.append(on_write)
+    try:
+        scene.render.filepath = str(tmp_dir / ("#" * render.padding))
+        for start, end, step, _warm_up in passes:
+            # Set the end first when moving forward so start <= end holds at every step.
+            if start > scene.frame_end:
+                scene.frame_end, scene.frame_start = end, start
+            else:
+                scene.frame_start, scene.frame_end = start, end
+            scene.frame_step = step
+            try:
+                result = bpy.ops.render.render(animation=True, scene=scene.name)
+            except RuntimeError as exc:
+                raise FrameRenderError(state["frame"] or start, str(exc).strip()) from None
+            if "FINISHED" not in result or state["frame"] is not None:
+                raise FrameRenderError(state["frame"] or start, f"Blender returned {result}")
+    finally:
+        bpy.app.handlers.render_pre.remove(on_pre)
+        bpy.app.handlers.render_write.remove(on_write)
+        scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath = saved
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return records, done
+
+
+def _stale_frames(frames, meta_dir, render: RenderSettings, settings_key: str) -> list[int]:
+    if meta_dir is None or not settings_key:
+        return []
+    stale = []
+    for frame in frames:
+        try:
+            record = json.loads((Path(meta_dir) / f"{frame:0{render.padding}d}.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("settings_key", settings_key) != settings_key:
+            stale.append(frame)
+    return stale
+
+
+def _frame_list_text(frames: list[int]) -> str:
+    parts = []
+    for start, end, step in frame_runs(frames):
+        if start == end:
+            parts.append(str(start))
+        else:
+            parts.append(f"{start}-{end}" + (f"x{step}" if step != 1 else ""))
+    return ",".join(parts)
+
+
+def frames_text(frames: list[int]) -> str:
+    """Compact text for a frame list ("1-48", "1-9x4,12"), readable by ``parse_frames``."""
+    return _frame_list_text(frames)
+
+
+def ground_size_for(lo, hi, factor: float = 150.0) -> float:
+    """A ground plane edge that reaches the horizon: ``factor`` x the building's plan diagonal."""
+    return max(2000.0, factor * math.hypot(hi[0] - lo[0], hi[1] - lo[1]))
+
+
+# --------------------------------------------------------------------------------------- finalize
+
+
+def _load_pixels(path: Path):
+    """RGBA float pixels (rows bottom-up, as Blender stores them) and the size of an image file."""
+    import numpy as np
+
+    img = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, np.float32)
+        img.pixels.foreach_get(px)
+        if img.is_float:
+            # Linear scene-referred (EXR): a plain sRGB encoding is enough for a contact sheet.
+            rgb = np.clip(px.reshape(-1, 4)[:, :3], 0, 1)
+            px.reshape(-1, 4)[:, :3] = np.where(rgb <= 0.0031308, 12.92 * rgb,
+                                                1.055 * rgb ** (1 / 2.4) - 0.055)
+        return px.reshape(h, w, 4), (w, h)
+    finally:
+        bpy.data.images.remove(img)
+
+
+def _resize(px, width: int, height: int):
+    """Box-filter resize of an (h, w, 4) array (area average over each target pixel)."""
+    import numpy as np
+
+    h, w = px.shape[:2]
+    ys = np.linspace(0, h, height + 1).astype(int)
+    xs = np.linspace(0, w, width + 1).astype(int)
+    # Average rows then columns with cumulative sums (exact box filter, any ratio).
+    cy = np.concatenate([np.zeros((1, w, 4)), np.cumsum(px, 0)])
+    rows = (cy[ys[1:]] - cy[ys[:-1]]) / np.maximum(1, ys[1:] - ys[:-1])[:, None, None]
+    cx = np.concatenate([np.zeros((height, 1, 4)), np.cumsum(rows, 1)], 1)
+    return (cx[:, xs[1:]] - cx[:, xs[:-1]]) / np.maximum(1, xs[1:] - xs[:-1])[None, :, None]
+
+
+_DIGITS = {  # 3x5 bitmap digits for frame labels, top row first
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111",
+    "3": "111001111001111", "4": "101101111001001", "5": "111100111001111",
+    "6": "111100111101111", "7": "111001010010010", "8": "111101111101111",
+    "9": "111101111001111",
+}
+
+
+def _stamp_label(tile, text: str, scale: int) -> None:
+    """Draw ``text`` (digits) in white on a dark box at the tile's top-left (rows bottom-up)."""
+    import numpy as np
+
+    h = tile.shape[0]
+    width = (4 * len(text) + 1) * scale
+    height = 7 * scale
+    if width > tile.shape[1] or height > h:
+        return
+    tile[h - height:h, :width, :3] *= 0.35
+    for i, ch in enumerate(text):
+        bits = np.array([int(b) for b in _DIGITS[ch]], bool).reshape(5, 3)
+        glyph = np.kron(bits, np.ones((scale, scale), bool))[::-1]
+        y0 = h - 6 * scale
+        x0 = (1 + 4 * i) * scale
+        region = tile[y0:y0 + 5 * scale, x0:x0 + 3 * scale, :3]
+        region[glyph] = 1.0
+
+
+def write_contact_sheet(frame_files: list[tuple[int, Path]], out_path: Path, *, count: int,
+                        columns: int, tile_width: int) -> Path:
+    """A grid of ``count`` evenly spaced frames, labelled with their numbers, as a PNG."""
+    import numpy as np
+
+    if not frame_files:
+        raise ValueError("no frames for the contact sheet")
+    pick = np.unique(np.linspace(0, len(frame_files) - 1, min(count, len(frame_files))).round()
+                     .astype(int))
+    chosen = [frame_files[i] for i in pick]
+    first, (w, h) = _load_pixels(chosen[0][1])
+    tile_w = min(tile_width, w)
+    tile_h = max(1, round(h * tile_w / w))
+    cols = min(columns, len(chosen))
+    rows = -(-len(chosen) // cols)
+    gap = 4
+    sheet_w, sheet_h = cols * tile_w + (cols + 1) * gap, rows * tile_h + (rows + 1) * gap
+    sheet = np.full((sheet_h, sheet_w, 4), 0.08, np.float32)
+    sheet[..., 3] = 1.0
+    scale = max(1, tile_w // 160)
+    for k, (frame, path) in enumerate(chosen):
+        px = first if k == 0 else _load_pixels(path)[0]
+        tile = _resize(px, tile_w, tile_h).astype(np.float32)
+        tile[..., 3] = 1.0
+        _stamp_label(tile, str(frame), scale)
+        r, c = divmod(k, cols)
+        y0 = sheet_h - (r + 1) * (tile_h + gap)  # rows are stored bottom-up
+        x0 = gap + c * (tile_w + gap)
+        sheet[y0:y0 + tile_h, x0:x0 + tile_w] = tile
+    img = bpy.data.images.new("collapse-contact", sheet_w, sheet_h, alpha=False)
+    try:
+        img.pixels.foreach_set(sheet.ravel())
+        tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.png")
+        img.filepath_raw = str(tmp)
+        img.file_format = "PNG"
+        img.save()
+        os.replace(tmp, out_path)
+    finally:
+        bpy.data.images.remove(img)
+    return out_path
+
+
+def _sequence_scene(frame_files: list[Path], size: tuple[int, int], fps: int):
+    """A temporary scene whose sequencer plays ``frame_files`` (PNG or multilayer EXR) at ``size``."""
+    scene = bpy.data.scenes.new("Collapse Sequence")
+    editor = scene.sequence_editor_create()
+    strip = editor.strips.new_image(name="frames", filepath=str(frame_files[0]), channel=1,
+                                    frame_start=1)
+    for path in frame_files[1:]:
+        strip.elements.append(Path(path).name)
+    scene.frame_start, scene.frame_end = 1, len(frame_files)
+    r = scene.render
+    r.resolution_x, r.resolution_y = size
+    r.resolution_percentage = 100
+    r.fps, r.fps_base = fps, 1.0
+    r.use_sequencer = True
+    r.use_stamp = False
+    for name in dir(r):
+        if name.startswith("use_stamp_"):
+            setattr(r, name, False)
+    # PNG frames are display-referred already; EXR frames get the filmic view the shot used.
+    exr = str(frame_files[0]).lower().endswith(".exr")
+    scene.view_settings.view_transform = "AgX" if exr else "Standard"
+    return scene
+
+
+def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
+                   size: tuple[int, int]) -> Path:
+    """Encode frames into an H.264 MP4 (yuv420p) with Blender's own FFmpeg, via the sequencer.
+
+    ``size`` is the frames' size in pixels (multilayer EXR files do not report theirs).
+    """
+    # H.264 in 4:2:0 needs even dimensions.
+    scene = _sequence_scene(frame_files, (size[0] - size[0] % 2, size[1] - size[1] % 2), fps)
+    tmp_dir = out_path.parent / f"{TMP_PREFIX}preview-{os.getpid()}"
+    try:
+        r = scene.render
+        im = r.image_settings
+        im.media_type = "VIDEO"
+        im.file_format = "FFMPEG"
+        ff = r.ffmpeg
+        ff.format = "MPEG4"
+        ff.codec = "H264"
+        ff.constant_rate_factor = "HIGH"
+        ff.ffmpeg_preset = "GOOD"
+        ff.audio_codec = "NONE"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        r.filepath = str(tmp_dir / "preview")
+        bpy.ops.render.render(animation=True, scene=scene.name)
+        written = sorted(tmp_dir.glob("*.mp4"))
+        if not written:
+            raise FrameRenderError(0, f"Blender wrote no MP4 into {tmp_dir}")
+        os.replace(written[0], out_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        bpy.data.scenes.remove(scene)
+    return out_path
+
+
+def png_proxies(frame_files: list[Path], out_dir: Path, size: tuple[int, int]) -> list[Path]:
+    """PNG copies of (multilayer EXR) frames, through the sequencer, for the contact sheet."""
+    scene = _sequence_scene(frame_files, size, 24)
+    try:
+        im = scene.render.image_settings
+        im.media_type = "IMAGE"
+        im.file_format = "PNG"
+        im.color_mode = "RGB"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        scene.render.filepath = str(out_dir / "####")
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    finally:
+        bpy.data.scenes.remove(scene)
+    return [out_dir / f"{i:04d}.png" for i in range(1, len(frame_files) + 1)]
+
+
+def mp4_video_info(path: Path) -> dict:
+    """Codec, profile and chroma format of an MP4's first H.264 track (read from its avcC box).
+
+    Enough to check "H.264, yuv420p" without ffprobe: baseline/main profiles are 4:2:0 by
+    definition; high profiles store chroma_format_idc in the SPS.
+    """
+    data = Path(path).read_bytes()
+    at = data.find(b"avcC")
+    if at < 0:
+        return {"codec": None}
+    box = data[at + 4:]
+    profile = box[1]
+    sps_len = int.from_bytes(box[6:8], "big")
+    sps = box[8:8 + sps_len]
+    info = {"codec": "h264", "profile_idc": profile, "chroma_format_idc": 1}
+    if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+        bits = "".join(f"{b:08b}" for b in sps[4:12])  # after NAL header, profile, flags, level
+        pos = 0
+
+        def ue():
+            nonlocal pos
+            zeros = 0
+            while bits[pos] == "0":
+                zeros += 1
+                pos += 1
+            value = int(bits[pos:pos + zeros + 1], 2) - 1
+            pos += zeros + 1
+            return value
+
+        ue()  # seq_parameter_set_id
+        info["chroma_format_idc"] = ue()
+    info["pix_fmt"] = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}.get(
+        info["chroma_format_idc"], "unknown")
+    return info
