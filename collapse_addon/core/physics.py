@@ -1,0 +1,864 @@
+"""Rigid-body physics maths for the collapse: settings, masses, glue, triggers and the report.
+
+Pure numpy (never imports bpy). The bpy side (``collapse_addon/blender``) only copies what this
+module computes into Blender's rigid-body world.
+
+Units: metres, kilograms, seconds, newtons; frames are Blender frames at ``SimulationSpec.fps``.
+
+Glue formula (``glue_thresholds``)
+----------------------------------
+Bullet breaks a constraint when the impulse it applies within one solver step exceeds its
+``breaking_threshold`` (N s). A glued joint of contact area ``A`` (m^2) made of a material with
+effective bond strength ``sigma`` (Pa) holds a force ``F = sigma * A * f`` (N), where ``f`` is the
+material's ``interface_factor`` for joints between two elements (1 inside one element). In one step
+of ``dt = time_scale / (fps * substeps)`` seconds that force is the impulse ``F * dt``, so the
+threshold scales with the step: a finer simulation does not make the glue weaker.
+
+A joint must also carry the building's own weight, which the bond strength of a cracked section
+alone cannot (a ground-storey column holds hundreds of tonnes on 0.16 m^2). ``static_glue_loads``
+routes every shard's weight down the contact graph towards the anchors (each shard hands its load
+to neighbours nearer the ground, shared by contact area), and the threshold is the larger of the
+bond capacity and ``glue_load_safety`` times that static load. The building therefore carries
+itself with a margin, and breaks where a trigger or an impact adds loads several times the
+static ones -- which is how a real frame fails.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field, fields
+
+import numpy as np
+
+from .errors import SpecError
+
+TRIGGER_TYPES = ("none", "demolition", "impact", "explosion", "earthquake")
+ELEMENT_KINDS_BREAKABLE = ("column", "beam", "slab", "wall", "mesh")
+
+
+def _meta(doc: str, units: str = "", lo=None, hi=None, **extra) -> dict:
+    """Field metadata: a one-line doc, units and the inclusive range (for validation and the UI)."""
+    return {"doc": doc, "units": units, "range": (lo, hi), **extra}
+
+
+def field_info(spec_type) -> dict[str, dict]:
+    """Per field of ``SimulationSpec``/``TriggerSpec``: default, doc, units and range.
+
+    Used by the scene-file loader and the add-on UI so the three stay in step.
+    """
+    out = {}
+    for f in fields(spec_type):
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        out[f.name] = {"default": default, **f.metadata}
+    return out
+
+
+def _validate_ranges(spec) -> None:
+    """Check every field against its metadata: type, finiteness and range."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        meta = f.metadata
+        lo, hi = meta.get("range", (None, None))
+        kind = meta.get("kind", "float")
+        units = f" {meta['units']}" if meta.get("units") else ""
+        if kind == "bool":
+            if not isinstance(value, bool | np.bool_):
+                raise SpecError(f.name, f"must be true or false, got {value!r}", "use true or false")
+            continue
+        if kind in ("point", "optional_point", "choice", "tuple_int", "tuple_str", "region"):
+            continue  # checked by the type's own validator
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise SpecError(f.name, f"must be a whole number, got {value!r}",
+                                f"use an integer from {lo} to {hi}")
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+                raise SpecError(f.name, f"must be a number, got {value!r}",
+                                f"use a value from {lo} to {hi}{units}")
+            if not math.isfinite(value):
+                raise SpecError(f.name, f"must be finite, got {value!r}",
+                                f"use a value from {lo} to {hi}{units}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise SpecError(f.name, f"must be from {lo} to {hi}{units}, got {value!r}",
+                            meta.get("fix", f"use a value in that range ({meta['doc']})"))
+
+
+def _point(value, name: str, optional: bool) -> tuple[float, float, float] | None:
+    if value is None:
+        if optional:
+            return None
+        raise SpecError(name, "is required", "give [x, y, z] in metres")
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise SpecError(name, f"must be three numbers, got {value!r}", "give [x, y, z] in metres") from None
+    if len(out) != 3 or not all(math.isfinite(v) for v in out):
+        raise SpecError(name, f"must be three finite coordinates, got {value!r}",
+                        "give [x, y, z] in metres")
+    if max(abs(v) for v in out) > 1e5:
+        raise SpecError(name, f"{out} is more than 100 km from the origin", "give a point near the building")
+    return out
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """How Bullet simulates the collapse: frame range, quality and sleeping.
+
+    The defaults are the optimised settings the benchmark measures against the naive bake
+    (``SimulationSpec.naive()``: every shard awake, 10 substeps, 10 iterations).
+    """
+
+    frame_start: int = field(default=1, metadata=_meta(
+        "First simulated frame", "frame", 0, 1_000_000, kind="int"))
+    frame_end: int = field(default=120, metadata=_meta(
+        "Last simulated frame (inclusive)", "frame", 1, 1_000_000, kind="int"))
+    fps: int = field(default=24, metadata=_meta(
+        "Frames per second of the scene", "1/s", 1, 240, kind="int"))
+    substeps: int = field(default=5, metadata=_meta(
+        "Bullet steps per frame (more: stiffer glue, slower bake)", "", 1, 100, kind="int"))
+    solver_iterations: int = field(default=10, metadata=_meta(
+        "Constraint solver iterations per step (more: stiffer glue, slower bake)", "", 1, 1000,
+        kind="int"))
+    time_scale: float = field(default=1.0, metadata=_meta(
+        "Simulated seconds per real second (below 1: slow motion)", "", 0.01, 100.0))
+    gravity: float = field(default=9.81, metadata=_meta(
+        "Gravitational acceleration, pointing down -z", "m/s^2", 0.0, 100.0))
+    use_deactivation: bool = field(default=True, metadata=_meta(
+        "Let shards that come to rest fall asleep (skipped by the solver until touched)",
+        kind="bool"))
+    start_asleep: bool = field(default=True, metadata=_meta(
+        "Shards start asleep and wake only when something disturbs them", kind="bool"))
+    deactivate_linear_velocity: float = field(default=0.4, metadata=_meta(
+        "Speed under which a shard may fall asleep", "m/s", 0.0, 100.0))
+    deactivate_angular_velocity: float = field(default=0.5, metadata=_meta(
+        "Spin under which a shard may fall asleep", "rad/s", 0.0, 100.0))
+    glue: bool = field(default=True, metadata=_meta(
+        "Glue touching shards with breakable constraints (off: a pile of loose shards)",
+        kind="bool"))
+    glue_strength_scale: float = field(default=1.0, metadata=_meta(
+        "Multiplier on every material's bond strength", "", 0.0, 1e6))
+    glue_load_safety: float = field(default=4.0, metadata=_meta(
+        "Glue holds at least this many times the static load it carries", "", 0.0, 1000.0))
+    min_glue_area: float = field(default=0.002, metadata=_meta(
+        "Contacts smaller than this get no glue (each shard keeps its largest)", "m^2", 0.0, 100.0))
+    glue_on_shards: bool = field(default=True, metadata=_meta(
+        "Each shard carries one of its glue constraints (fewer empties, faster assembly; the "
+        "pivot moves to the shard's centroid, which makes the glue a little softer)", kind="bool"))
+    ground_friction: float = field(default=0.8, metadata=_meta(
+        "Friction coefficient of the ground and foundation", "", 0.0, 10.0))
+    ground_size: float = field(default=0.0, metadata=_meta(
+        "Side of the square ground; 0 sizes it from the building", "m", 0.0, 100_000.0))
+    collision_margin: float = field(default=0.0, metadata=_meta(
+        "Bullet collision margin of the shards; 0 keeps Blender's embedded default", "m", 0.0, 1.0))
+
+    def __post_init__(self):
+        _validate_ranges(self)
+        if self.frame_end <= self.frame_start:
+            raise SpecError("frame_end", f"{self.frame_end} is not after frame_start {self.frame_start}",
+                            f"make it at least {self.frame_start + 1}")
+
+    @property
+    def frame_count(self) -> int:
+        """Number of simulated frames, both ends included."""
+        return self.frame_end - self.frame_start + 1
+
+    @property
+    def step_seconds(self) -> float:
+        """Simulated seconds per Bullet step (what breaking impulses are measured over)."""
+        return self.time_scale / (self.fps * self.substeps)
+
+    @property
+    def frame_seconds(self) -> float:
+        """Simulated seconds per frame."""
+        return self.time_scale / self.fps
+
+    def seconds_to_frames(self, seconds: float) -> int:
+        """Frames spanning ``seconds`` of simulated time (rounded up)."""
+        return int(math.ceil(seconds / self.frame_seconds - 1e-9))
+
+    @classmethod
+    def naive(cls, **overrides) -> SimulationSpec:
+        """The naive reference: every shard awake all the time, 10 substeps, 10 iterations."""
+        base = dict(substeps=10, solver_iterations=10, use_deactivation=False, start_asleep=False)
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """What starts the collapse, at which frame, and each trigger type's parameters.
+
+    ``type``: ``none`` (the building just stands), ``demolition`` (chosen supports lose their glue
+    and get a kick), ``impact`` (a heavy ball launched at a target), ``explosion`` (a radial burst of
+    speed around a point) or ``earthquake`` (the ground shakes). Points left as ``None`` are placed
+    from the building (see ``resolve_trigger``). All randomness comes from ``seed``.
+    """
+
+    type: str = field(default="demolition", metadata=_meta(
+        "Trigger type: none, demolition, impact, explosion or earthquake", kind="choice",
+        choices=TRIGGER_TYPES))
+    frame: int = field(default=24, metadata=_meta(
+        "Frame at which the trigger fires (within the simulated range)", "frame", 0, 1_000_000,
+        kind="int"))
+    seed: int = field(default=0, metadata=_meta(
+        "Random seed of the trigger's choices and jitter", "", 0, 2**63 - 1, kind="int"))
+    # demolition
+    demolition_storeys: tuple[int, ...] = field(default=(0,), metadata=_meta(
+        "Storeys whose supports are demolished (0: ground storey)", "", kind="tuple_int"))
+    demolition_kinds: tuple[str, ...] = field(default=("column", "wall"), metadata=_meta(
+        "Element kinds demolished in those storeys (the supports: columns and load-bearing walls)", "", kind="tuple_str",
+        choices=ELEMENT_KINDS_BREAKABLE))
+    demolition_region: tuple[float, float, float, float] | None = field(default=None, metadata=_meta(
+        "Plan region [x0, y0, x1, y1] whose supports are demolished; none: all", "m",
+        kind="region"))
+    demolition_fraction: float = field(default=1.0, metadata=_meta(
+        "Fraction of the chosen supports demolished (seeded choice)", "", 0.0, 1.0))
+    demolition_pulverize: bool = field(default=True, metadata=_meta(
+        "Demolished supports are cut by the charges: their pieces no longer touch the building, "
+        "only the ground", kind="bool"))
+    demolition_sweep: float = field(default=0.8, metadata=_meta(
+        "Delay between the first and the last charge, firing along +x (a sequenced demolition "
+        "tips the building so it folds instead of dropping in one piece)", "s", 0.0, 60.0))
+    kick_speed: float = field(default=2.0, metadata=_meta(
+        "Speed given to demolished shards, outwards with seeded jitter", "m/s", 0.0, 100.0))
+    # impact
+    impact_mass: float = field(default=8000.0, metadata=_meta(
+        "Mass of the wrecking ball or projectile", "kg", 1.0, 1e8))
+    impact_radius: float = field(default=0.8, metadata=_meta(
+        "Radius of the ball", "m", 0.05, 50.0))
+    impact_speed: float = field(default=15.0, metadata=_meta(
+        "Launch speed of the ball towards its target", "m/s", 0.0, 1000.0))
+    impact_start: tuple[float, float, float] | None = field(default=None, metadata=_meta(
+        "Where the ball starts; none: 8 m in front of the south facade", "m", kind="optional_point"))
+    impact_target: tuple[float, float, float] | None = field(default=None, metadata=_meta(
+        "Point the ball is aimed at; none: the south facade's middle, first floor", "m",
+        kind="optional_point"))
+    # explosion
+    explosion_point: tuple[float, float, float] | None = field(default=None, metadata=_meta(
+        "Centre of the blast; none: inside the south facade's middle, first floor", "m",
+        kind="optional_point"))
+    explosion_strength: float = field(default=8.0, metadata=_meta(
+        "Speed given to shards at the blast centre, falling linearly to 0 at the radius", "m/s",
+        0.0, 1000.0))
+    explosion_radius: float = field(default=2.5, metadata=_meta(
+        "Radius of the blast", "m", 0.01, 1000.0))
+    # earthquake
+    quake_amplitude: float = field(default=0.15, metadata=_meta(
+        "Peak horizontal ground displacement", "m", 0.0, 10.0))
+    quake_freq_low: float = field(default=0.5, metadata=_meta(
+        "Lowest frequency of the ground motion", "Hz", 0.05, 50.0))
+    quake_freq_high: float = field(default=3.0, metadata=_meta(
+        "Highest frequency of the ground motion", "Hz", 0.05, 50.0))
+    quake_duration: float = field(default=4.0, metadata=_meta(
+        "Duration of the shaking, with smooth ramps at both ends", "s", 0.1, 600.0))
+    quake_vertical_ratio: float = field(default=0.3, metadata=_meta(
+        "Vertical amplitude as a fraction of the horizontal", "", 0.0, 2.0))
+
+    def __post_init__(self):
+        if self.type not in TRIGGER_TYPES:
+            raise SpecError("type", f"unknown trigger type {self.type!r}",
+                            f"choose from {', '.join(TRIGGER_TYPES)}")
+        _validate_ranges(self)
+        try:
+            storeys = tuple(self.demolition_storeys)
+        except TypeError:
+            raise SpecError("demolition_storeys", f"must be a list of storeys, got {self.demolition_storeys!r}",
+                            "e.g. [0] for the ground storey") from None
+        if not storeys or not all(isinstance(s, int | np.integer) and not isinstance(s, bool)
+                                  and 0 <= s < 1000 for s in storeys):
+            raise SpecError("demolition_storeys", f"must be storey numbers from 0, got {storeys!r}",
+                            "e.g. [0] for the ground storey")
+        object.__setattr__(self, "demolition_storeys", tuple(int(s) for s in storeys))
+        kinds = (self.demolition_kinds,) if isinstance(self.demolition_kinds, str) else tuple(self.demolition_kinds)
+        bad = [k for k in kinds if k not in ELEMENT_KINDS_BREAKABLE]
+        if not kinds or bad:
+            raise SpecError("demolition_kinds", f"unknown or missing element kinds {bad or kinds!r}",
+                            f"choose from {', '.join(ELEMENT_KINDS_BREAKABLE)}")
+        object.__setattr__(self, "demolition_kinds", kinds)
+        if self.demolition_region is not None:
+            try:
+                region = tuple(float(v) for v in self.demolition_region)
+            except (TypeError, ValueError):
+                region = ()
+            if len(region) != 4 or not all(math.isfinite(v) for v in region) \
+                    or region[2] <= region[0] or region[3] <= region[1]:
+                raise SpecError("demolition_region", f"must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, "
+                                f"got {self.demolition_region!r}", "give a plan rectangle in metres")
+            object.__setattr__(self, "demolition_region", region)
+        for name in ("impact_start", "impact_target", "explosion_point"):
+            object.__setattr__(self, name, _point(getattr(self, name), name, optional=True))
+        if self.quake_freq_high <= self.quake_freq_low:
+            raise SpecError("quake_freq_high", f"{self.quake_freq_high} Hz is not above quake_freq_low "
+                            f"{self.quake_freq_low} Hz", "give a band with high > low")
+        if (self.impact_start is not None and self.impact_target is not None
+                and np.allclose(self.impact_start, self.impact_target)):
+            raise SpecError("impact_target", "is the same point as impact_start",
+                            "aim the ball at a point away from where it starts")
+
+
+def validate_trigger_timing(sim: SimulationSpec, trigger: TriggerSpec) -> None:
+    """The trigger must fire inside the simulated range, after the first frame."""
+    if trigger.type == "none":
+        return
+    if not sim.frame_start < trigger.frame <= sim.frame_end:
+        raise SpecError("frame", f"trigger frame {trigger.frame} is outside the simulated frames "
+                        f"{sim.frame_start + 1}-{sim.frame_end}",
+                        "fire it after frame_start and no later than frame_end")
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies: materials, masses, anchors
+# --------------------------------------------------------------------------------------------
+
+def shard_material_names(building, shards) -> list[str]:
+    """Material preset name of every shard (its element's material)."""
+    names = [e.material for e in building.elements]
+    return [names[i] for i in shards.element]
+
+
+def shard_kinds(building, shards) -> np.ndarray:
+    """Element kind of every shard, as an array of strings."""
+    kinds = np.array([e.kind for e in building.elements])
+    return kinds[shards.element]
+
+
+def shard_storeys(building, shards) -> np.ndarray:
+    """Storey of every shard (-1 for the foundation)."""
+    storeys = np.array([e.storey for e in building.elements], dtype=np.int64)
+    return storeys[shards.element]
+
+
+def shard_masses(building, shards) -> np.ndarray:
+    """Mass of every shard in kg: the element material's density (kg/m^3) x volume (m^3)."""
+    from .materials import material
+
+    density = np.array([material(e.material).density for e in building.elements])
+    return density[shards.element] * shards.volume
+
+
+def anchor_mask(building, shards) -> np.ndarray:
+    """True for passive shards (the foundation): they never move and carry the building."""
+    return shard_kinds(building, shards) == "foundation"
+
+
+# --------------------------------------------------------------------------------------------
+# Glue
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Glue:
+    """The breakable constraints to create, one per glued shard pair.
+
+    ``contact`` indexes ``shards.contacts``; ``threshold`` is Bullet's breaking impulse per step (N s);
+    ``strength`` the bond force the joint holds (N); ``static_load`` the share of the building's
+    weight it carries at rest (N).
+    """
+
+    pairs: np.ndarray  # (G, 2) int shard indices
+    contact: np.ndarray  # (G,) int index into the contact graph
+    centroid: np.ndarray  # (G, 3) m, where the constraint's pivot goes
+    area: np.ndarray  # (G,) m^2
+    strength: np.ndarray  # (G,) N
+    static_load: np.ndarray  # (G,) N
+    threshold: np.ndarray  # (G,) N s
+
+    @property
+    def count(self) -> int:
+        return len(self.pairs)
+
+
+def glued_contacts(shards, passive: np.ndarray, min_area: float) -> np.ndarray:
+    """Indices of the contacts that get glue.
+
+    Contacts under ``min_area`` are dropped (they add constraints, hence bake and assembly time,
+    for little strength) except each shard's largest contact, so no shard is left loose.
+    Contacts between two passive shards need no glue.
+    """
+    graph = shards.contacts
+    if graph.count == 0:
+        return np.zeros(0, np.int64)
+    keep = graph.area >= min_area
+    # each shard's largest contact survives the area cut
+    order = np.lexsort((-graph.area,))
+    for column in (0, 1):
+        ends = graph.pairs[order, column]
+        _, first = np.unique(ends, return_index=True)
+        keep[order[first]] = True
+    keep &= ~(passive[graph.pairs[:, 0]] & passive[graph.pairs[:, 1]])
+    return np.nonzero(keep)[0]
+
+
+def support_distance(shards, passive: np.ndarray) -> np.ndarray:
+    """Distance (m) from each shard to the anchors through the contact graph, centroid to centroid.
+
+    ``inf`` for shards with no path to an anchor (they will fall: nothing holds them).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n = shards.count
+    graph = shards.contacts
+    if not passive.any():
+        return np.full(n, np.inf)
+    i, j = graph.pairs.T
+    length = np.linalg.norm(shards.centroid[i] - shards.centroid[j], axis=1) + 1e-9
+    matrix = coo_matrix((np.concatenate([length, length]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+                        shape=(n, n)).tocsr()
+    return dijkstra(matrix, directed=False, indices=np.nonzero(passive)[0], min_only=True)
+
+
+def static_glue_loads(shards, masses: np.ndarray, passive: np.ndarray, contacts: np.ndarray,
+                      gravity: float) -> np.ndarray:
+    """Weight (N) each listed contact carries when the building stands, by routing loads down.
+
+    Shards are visited from the farthest from the anchors to the nearest; each hands its load
+    (its own weight plus what it received) to the neighbours nearer the anchors, shared in
+    proportion to contact area; every joint it hands load through is rated for the shard's whole
+    load. A statically indeterminate frame has no unique split; this is a plausible, conservative
+    load path, used only to keep the glue above what gravity alone asks of it.
+    """
+    n = shards.count
+    graph = shards.contacts
+    distance = support_distance(shards, passive)
+    load = masses * gravity
+    carried = np.zeros(graph.count)
+    i, j = graph.pairs.T
+    # directed edges from farther to nearer shard
+    down_from = np.where(distance[i] > distance[j], i, j)
+    down_to = np.where(distance[i] > distance[j], j, i)
+    valid = np.isfinite(distance[down_from]) & (distance[down_from] != distance[down_to])
+    edges = np.nonzero(valid)[0]
+    edges = edges[np.argsort(down_from[edges], kind="stable")]
+    starts = np.searchsorted(down_from[edges], np.arange(n + 1))
+    area = graph.area
+    for s in np.argsort(-np.where(np.isfinite(distance), distance, -1.0), kind="stable"):
+        if passive[s] or not np.isfinite(distance[s]):
+            continue
+        out = edges[starts[s]:starts[s + 1]]
+        if len(out) == 0:
+            continue
+        share = area[out] / area[out].sum()
+        # Each joint on the way down must be able to carry the whole load its shard hands on:
+        # the solver's split between redundant joints is not the static one, and a joint also
+        # carries the moment of what hangs off it.
+        carried[out] = load[s]
+        np.add.at(load, down_to[out], load[s] * share)
+    # A shard resting on the one below presses on it: the contact carries that load, not the glue.
+    upper = np.where(shards.centroid[i, 2] > shards.centroid[j, 2], i, j)
+    bearing = (np.abs(graph.normal[:, 2]) > 0.7) & (upper == down_from) & valid
+    carried[bearing] = 0.0
+    # ...and any piece can hang from any one of its joints
+    weight = masses * gravity
+    carried = np.maximum(carried, np.maximum(weight[i], weight[j]))
+    return carried[contacts]
+
+
+def glue_strengths(building, shards, contacts: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Bond force (N) of each listed contact: strength (Pa) x area (m^2) x interface factor.
+
+    The weaker material of the two shards sets the strength; joints between two elements are
+    weakened by that material's ``interface_factor`` (a cold joint is weaker than the element).
+    """
+    from .materials import material
+
+    elements = building.elements
+    bond = np.array([material(e.material).bond_strength for e in elements])[shards.element]
+    factor = np.array([material(e.material).interface_factor for e in elements])[shards.element]
+    graph = shards.contacts
+    a, b = graph.pairs[contacts].T
+    sigma = np.minimum(bond[a], bond[b]) * scale
+    cross = graph.cross_element[contacts]
+    sigma = np.where(cross, sigma * np.minimum(factor[a], factor[b]), sigma)
+    return sigma * graph.area[contacts]
+
+
+def glue_thresholds(strength: np.ndarray, static_load: np.ndarray, sim: SimulationSpec) -> np.ndarray:
+    """Bullet breaking impulse per step (N s): ``max(strength, safety x static_load) x dt``.
+
+    ``dt = time_scale / (fps * substeps)`` is one Bullet step, over which Bullet sums the impulse it
+    applies to a constraint before comparing it to the threshold.
+    """
+    force = np.maximum(strength, sim.glue_load_safety * static_load)
+    return force * sim.step_seconds
+
+
+def plan_glue(building, shards, sim: SimulationSpec, masses: np.ndarray | None = None,
+              passive: np.ndarray | None = None) -> Glue:
+    """Everything the bpy side needs to create the glue constraints."""
+    masses = shard_masses(building, shards) if masses is None else masses
+    passive = anchor_mask(building, shards) if passive is None else passive
+    if not sim.glue:
+        empty = np.zeros(0)
+        return Glue(np.zeros((0, 2), np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), empty,
+                    empty, empty, empty)
+    contacts = glued_contacts(shards, passive, sim.min_glue_area)
+    strength = glue_strengths(building, shards, contacts, sim.glue_strength_scale)
+    load = static_glue_loads(shards, masses, passive, contacts, sim.gravity)
+    graph = shards.contacts
+    return Glue(graph.pairs[contacts], contacts, graph.centroid[contacts], graph.area[contacts],
+                strength, load, glue_thresholds(strength, load, sim))
+
+
+def constraint_hosts(pairs: np.ndarray, n_shards: int, excluded: np.ndarray,
+                     needs_own_object: np.ndarray | None = None) -> np.ndarray:
+    """Shard that carries each glue constraint, or -1 where it needs an empty of its own.
+
+    Blender attaches a constraint to an object (its pivot is that object's origin); a shard can
+    carry one. Letting shards carry one constraint each saves an empty per shard, and empties
+    are what assembly time grows with. ``excluded`` shards (animated ones) carry none;
+    ``needs_own_object`` rows (animated constraints) always get an empty.
+    """
+    used = np.asarray(excluded, bool).copy()
+    host = np.full(len(pairs), -1, np.int64)
+    skip = np.zeros(len(pairs), bool) if needs_own_object is None else np.asarray(needs_own_object, bool)
+    for g, (a, b) in enumerate(pairs):
+        if skip[g]:
+            continue
+        if not used[a]:
+            host[g] = a
+            used[a] = True
+        elif not used[b]:
+            host[g] = b
+            used[b] = True
+    return host
+
+
+# --------------------------------------------------------------------------------------------
+# Triggers
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """What the bpy side animates at ``frame`` for a trigger.
+
+    ``kicked`` shards are held (kinematic) until ``frame``, then released with ``kick_velocity``
+    (m/s); ``pulverized`` kicked shards collide only with the ground and each other; glue rows ``unglue`` are switched off at ``frame``. ``ball``: mass (kg), radius (m),
+    start (m) and launch velocity (m/s) of the impact body. ``ground_motion``: ground displacement
+    (m) at every simulated frame, for an earthquake. ``max_speed``: the fastest speed the trigger
+    itself gives anything (m/s), for the energy check.
+    """
+
+    type: str
+    frame: int
+    kicked: np.ndarray
+    kick_velocity: np.ndarray
+    unglue: np.ndarray
+    ball: dict | None = None
+    ground_motion: np.ndarray | None = None
+    max_speed: float = 0.0
+    pulverized: bool = False  # kicked shards stop colliding with the building (only the ground)
+    # glue rows in ``unglue`` that cannot break before they are switched off: they hold the
+    # building up on supports that no longer touch it (pulverized), as the intact columns did
+    hold_until_switched_off: bool = False
+    kick_frame: np.ndarray | None = None  # (K,) frame of each kick; None: all at ``frame``
+    unglue_frame: np.ndarray | None = None  # (U,) frame each glue row is switched off
+
+    def kick_frames(self) -> np.ndarray:
+        """Frame of every kick."""
+        return np.full(len(self.kicked), self.frame) if self.kick_frame is None else self.kick_frame
+
+    def unglue_frames(self) -> np.ndarray:
+        """Frame every listed glue row is switched off."""
+        return np.full(len(self.unglue), self.frame) if self.unglue_frame is None else self.unglue_frame
+
+
+def _rng(trigger: TriggerSpec) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([trigger.seed, TRIGGER_TYPES.index(trigger.type)]))
+
+
+def building_plan_centre(building) -> np.ndarray:
+    """Centre of the building's footprint (x, y) at ground level (z = 0)."""
+    lo, hi = building.lo, building.hi
+    return np.array([0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1]), 0.0])
+
+
+def _storey_height(building) -> float:
+    spec = getattr(building, "spec", None)
+    return spec.storey_height if spec is not None else max(1.0, float(building.hi[2]) / 4)
+
+
+def resolve_trigger(building, trigger: TriggerSpec) -> TriggerSpec:
+    """Fill the points left as ``None`` from the building's bounds."""
+    from dataclasses import replace
+
+    centre = building_plan_centre(building)
+    h = _storey_height(building)
+    south = float(building.lo[1])
+    values = {}
+    if trigger.impact_target is None:
+        values["impact_target"] = (float(centre[0]), south, 1.5 * h)
+    if trigger.impact_start is None:
+        target = values.get("impact_target", trigger.impact_target)
+        values["impact_start"] = (float(target[0]), south - 8.0, float(target[2]))
+    if trigger.explosion_point is None:
+        values["explosion_point"] = (float(centre[0]), south + 1.0, 1.5 * h)
+    return replace(trigger, **values) if values else trigger
+
+
+def _glue_touching(glue: Glue, shards_idx: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, bool)
+    mask[shards_idx] = True
+    return np.nonzero(mask[glue.pairs[:, 0]] | mask[glue.pairs[:, 1]])[0]
+
+
+def demolition_supports(building, shards, trigger: TriggerSpec, passive: np.ndarray) -> np.ndarray:
+    """Shards of the supports a demolition removes: chosen kinds and storeys, in the region."""
+    rng = _rng(trigger)
+    chosen = []
+    for e in building.elements:
+        if e.kind not in trigger.demolition_kinds or e.storey not in trigger.demolition_storeys:
+            continue
+        if trigger.demolition_region is not None:
+            x0, y0, x1, y1 = trigger.demolition_region
+            cx, cy = e.centroid[:2]
+            if not (x0 <= cx <= x1 and y0 <= cy <= y1):
+                continue
+        chosen.append(e.index)
+    chosen = np.array(chosen, np.int64)
+    if len(chosen) and trigger.demolition_fraction < 1.0:
+        count = int(round(trigger.demolition_fraction * len(chosen)))
+        chosen = np.sort(rng.choice(chosen, size=count, replace=False)) if count else chosen[:0]
+    return np.nonzero(np.isin(shards.element, chosen) & ~passive)[0]
+
+
+def earthquake_motion(trigger: TriggerSpec, sim: SimulationSpec, components: int = 24) -> np.ndarray:
+    """Ground displacement (m), shape (frames, 3), for every simulated frame.
+
+    A seeded sum of ``components`` sinusoids with frequencies uniform in the band, random phases
+    and directions, under a Tukey window (cosine ramps over the first and last 20 % of the
+    duration) so the ground starts and stops at rest; scaled so the peak horizontal displacement
+    equals ``quake_amplitude`` and the peak vertical one ``quake_vertical_ratio`` times that.
+    Zero before the trigger frame and after the duration.
+    """
+    rng = _rng(trigger)
+    freq = rng.uniform(trigger.quake_freq_low, trigger.quake_freq_high, size=(3, components))
+    phase = rng.uniform(0, 2 * np.pi, size=(3, components))
+    weight = rng.uniform(0.5, 1.0, size=(3, components))
+    frames = np.arange(sim.frame_start, sim.frame_end + 1)
+    t = (frames - trigger.frame) * sim.frame_seconds
+    # fine sampling for the normalisation, so the peak is the peak between frames too
+    fine = np.linspace(0, trigger.quake_duration, max(64, int(trigger.quake_duration * 200)))
+    fine = np.concatenate([fine, t[(t >= 0) & (t <= trigger.quake_duration)]])
+
+    def signal(times):
+        waves = weight[:, :, None] * np.sin(2 * np.pi * freq[:, :, None] * times + phase[:, :, None])
+        return waves.sum(1) * _tukey(times, trigger.quake_duration)
+
+    peak = signal(fine)
+    horizontal_peak = np.max(np.hypot(peak[0], peak[1])) or 1.0
+    vertical_peak = np.max(np.abs(peak[2])) or 1.0
+    out = signal(t).T
+    out[:, :2] *= trigger.quake_amplitude / horizontal_peak
+    out[:, 2] *= trigger.quake_amplitude * trigger.quake_vertical_ratio / vertical_peak
+    return out
+
+
+def _tukey(t: np.ndarray, duration: float, taper: float = 0.2) -> np.ndarray:
+    ramp = taper * duration
+    w = np.ones_like(t)
+    rising = t < ramp
+    falling = t > duration - ramp
+    w[rising] = 0.5 * (1 - np.cos(np.pi * np.clip(t[rising], 0, None) / ramp))
+    w[falling] = 0.5 * (1 - np.cos(np.pi * np.clip(duration - t[falling], 0, None) / ramp))
+    w[(t < 0) | (t > duration)] = 0.0
+    return w
+
+
+def plan_trigger(building, shards, sim: SimulationSpec, trigger: TriggerSpec, glue: Glue,
+                 passive: np.ndarray | None = None) -> TriggerPlan:
+    """Turn a trigger into per-shard kicks, glue to switch off, a ball or a ground motion."""
+    validate_trigger_timing(sim, trigger)
+    trigger = resolve_trigger(building, trigger)
+    passive = anchor_mask(building, shards) if passive is None else passive
+    n = shards.count
+    none = np.zeros(0, np.int64)
+    rng = _rng(trigger)
+    if trigger.type == "none":
+        return TriggerPlan("none", trigger.frame, none, np.zeros((0, 3)), none)
+    if trigger.type == "demolition":
+        kicked = demolition_supports(building, shards, trigger, passive)
+        centre = building_plan_centre(building)
+        outward = shards.centroid[kicked] - centre
+        outward[:, 2] = 0.0
+        outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+        jitter = rng.normal(size=(len(kicked), 3)) * 0.5
+        jitter[:, 2] *= 0.3
+        direction = outward + jitter
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
+        velocity = direction * trigger.kick_speed
+        # charges fire in sequence along +x over ``demolition_sweep`` seconds
+        x = shards.centroid[kicked, 0]
+        span = np.ptp(x) if len(x) else 0.0
+        along = (x - x.min()) / span if span > 0 else np.zeros(len(x))
+        kick_frame = trigger.frame + np.round(along * trigger.demolition_sweep / sim.frame_seconds).astype(np.int64)
+        kick_frame = np.minimum(kick_frame, sim.frame_end - 1)
+        unglue = _glue_touching(glue, kicked, n)
+        frame_of = np.full(n, np.iinfo(np.int64).max)
+        frame_of[kicked] = kick_frame
+        unglue_frame = np.minimum(frame_of[glue.pairs[unglue, 0]], frame_of[glue.pairs[unglue, 1]])
+        return TriggerPlan("demolition", trigger.frame, kicked, velocity, unglue,
+                           max_speed=trigger.kick_speed, pulverized=trigger.demolition_pulverize,
+                           hold_until_switched_off=trigger.demolition_pulverize,
+                           kick_frame=kick_frame, unglue_frame=unglue_frame)
+    if trigger.type == "explosion":
+        point = np.asarray(trigger.explosion_point)
+        offset = shards.centroid - point
+        distance = np.linalg.norm(offset, axis=1)
+        speed = trigger.explosion_strength * np.clip(1 - distance / trigger.explosion_radius, 0, None)
+        kicked = np.nonzero((speed > 0.02 * trigger.explosion_strength) & ~passive)[0]
+        direction = offset[kicked] / np.maximum(distance[kicked], 1e-9)[:, None]
+        at_centre = distance[kicked] < 1e-6
+        if at_centre.any():
+            random = rng.normal(size=(int(at_centre.sum()), 3))
+            direction[at_centre] = random / np.linalg.norm(random, axis=1, keepdims=True)
+        velocity = direction * speed[kicked, None]
+        return TriggerPlan("explosion", trigger.frame, kicked, velocity,
+                           _glue_touching(glue, kicked, n), max_speed=trigger.explosion_strength)
+    if trigger.type == "impact":
+        start = np.asarray(trigger.impact_start)
+        target = np.asarray(trigger.impact_target)
+        span = target - start
+        flight = np.linalg.norm(span) / max(trigger.impact_speed, 1e-9)
+        # aim so the ballistic path reaches the target after |span| / speed seconds
+        velocity = span / flight + np.array([0, 0, 0.5 * sim.gravity * flight])
+        ball = {"mass": trigger.impact_mass, "radius": trigger.impact_radius,
+                "start": start, "velocity": velocity}
+        return TriggerPlan("impact", trigger.frame, none, np.zeros((0, 3)), none, ball=ball,
+                           max_speed=float(np.linalg.norm(velocity) + sim.gravity * flight))
+    motion = earthquake_motion(trigger, sim)
+    speed = np.linalg.norm(np.diff(motion, axis=0), axis=1) / sim.frame_seconds if len(motion) > 1 else np.zeros(1)
+    return TriggerPlan("earthquake", trigger.frame, none, np.zeros((0, 3)), none,
+                       ground_motion=motion, max_speed=float(speed.max()))
+
+
+# --------------------------------------------------------------------------------------------
+# Report maths from baked transforms
+# --------------------------------------------------------------------------------------------
+
+def quaternion_matrices(quaternions: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) from unit quaternions (..., 4) in (w, x, y, z) order."""
+    q = quaternions / np.linalg.norm(quaternions, axis=-1, keepdims=True)
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], -2)
+
+
+def broken_glue_fraction(rotations: np.ndarray, positions: np.ndarray, pairs: np.ndarray,
+                         pivots: np.ndarray, tolerance: float = 0.02) -> np.ndarray:
+    """Fraction of glue joints broken at each frame, from the shards' baked transforms.
+
+    A joint counts as broken once the two copies of its pivot (carried by each shard from the
+    first frame) have separated by more than ``tolerance`` metres: intact glue keeps them together
+    to within millimetres. ``rotations`` (F, S, 3, 3), ``positions`` (F, S, 3), ``pairs`` (G, 2),
+    ``pivots`` (G, 3) at the first frame.
+    """
+    if len(pairs) == 0:
+        return np.zeros(len(positions))
+    a, b = pairs.T
+    r0, p0 = rotations[0], positions[0]
+    local_a = np.einsum("gji,gj->gi", r0[a], pivots - p0[a])  # R^T (c - x)
+    local_b = np.einsum("gji,gj->gi", r0[b], pivots - p0[b])
+    broken = np.zeros(len(pairs), bool)
+    out = np.empty(len(positions))
+    for f in range(len(positions)):
+        wa = np.einsum("gij,gj->gi", rotations[f][a], local_a) + positions[f][a]
+        wb = np.einsum("gij,gj->gi", rotations[f][b], local_b) + positions[f][b]
+        broken |= np.linalg.norm(wa - wb, axis=1) > tolerance
+        out[f] = broken.mean()
+    return out
+
+
+def mass_radius(points_xy: np.ndarray, masses: np.ndarray, centre_xy: np.ndarray,
+                fraction: float = 0.95) -> float:
+    """Smallest radius around ``centre_xy`` holding ``fraction`` of the mass (m)."""
+    r = np.linalg.norm(points_xy - centre_xy, axis=1)
+    order = np.argsort(r)
+    cumulative = np.cumsum(masses[order]) / masses.sum()
+    return float(r[order][np.searchsorted(cumulative, fraction - 1e-12)])
+
+
+def free_fall_speed(height: float, gravity: float) -> float:
+    """Speed (m/s) after falling ``height`` metres from rest."""
+    return math.sqrt(2 * gravity * max(height, 0.0))
+
+
+def top_heights(positions: np.ndarray, rotations: np.ndarray, local_vertices: np.ndarray,
+                vertex_shard: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """Height of the highest shard corner at each frame (m), corners carried by each shard's motion.
+
+    ``local_vertices`` (V, 3) are corners relative to their shard's centroid at rest,
+    ``vertex_shard`` (V,) their shard; only shards where ``moving`` is True count.
+    """
+    keep = moving[vertex_shard]
+    verts, owner = local_vertices[keep], vertex_shard[keep]
+    if len(verts) == 0:
+        return np.zeros(len(positions))
+    out = np.empty(len(positions))
+    for f in range(len(positions)):
+        z = positions[f, owner, 2] + np.einsum("vk,vk->v", rotations[f, owner, 2, :], verts)
+        out[f] = z.max()
+    return out
+
+
+def report_from_transforms(positions: np.ndarray, rotations: np.ndarray, *, masses: np.ndarray,
+                           passive: np.ndarray, glue: Glue, sim: SimulationSpec,
+                           trigger_frame: int | None, trigger_speed: float, roof_height: float,
+                           ground_height: float, plan_centre: np.ndarray,
+                           local_vertices: np.ndarray | None = None,
+                           vertex_shard: np.ndarray | None = None) -> dict:
+    """The collapse report's numbers from baked transforms.
+
+    ``positions`` (F, S, 3) are shard centroids (object origins) at every simulated frame from
+    ``sim.frame_start``; ``rotations`` (F, S, 3, 3). ``local_vertices`` (V, 3) and ``vertex_shard``
+    (V,) are the shards' corners around their centroids, for the height of the building's top
+    (the highest corner; the highest centroid when omitted).
+    Speeds are finite differences over one frame of simulated time.
+    """
+    frames = np.arange(sim.frame_start, sim.frame_start + len(positions))
+    moving = ~passive
+    displacement = np.linalg.norm(positions - positions[0], axis=2)[:, moving]
+    if trigger_frame is None:
+        before = np.ones(len(frames), bool)
+    else:
+        before = frames < trigger_frame  # transforms at frames < trigger are untouched by it
+    drift = float(displacement[before].max()) if before.any() and displacement.size else 0.0
+    drift_2s_frames = before & (frames - sim.frame_start <= sim.seconds_to_frames(2.0))
+    drift_2s = float(displacement[drift_2s_frames].max()) if drift_2s_frames.any() and displacement.size else 0.0
+    if len(positions) > 1:
+        speed = np.linalg.norm(np.diff(positions[:, moving], axis=0), axis=2) / sim.frame_seconds
+        speed_per_frame = speed.max(axis=1) if speed.size else np.zeros(len(frames) - 1)
+    else:
+        speed_per_frame = np.zeros(0)
+    if local_vertices is None or vertex_shard is None:
+        local_vertices, vertex_shard = np.zeros((len(masses), 3)), np.arange(len(masses))
+    top_height = top_heights(positions, rotations, local_vertices, vertex_shard, moving) - ground_height
+    broken = broken_glue_fraction(rotations, positions, glue.pairs, glue.centroid)
+    fall_speed = free_fall_speed(roof_height - ground_height + 1.0, sim.gravity)
+    limit = 1.5 * (fall_speed + trigger_speed)
+    height0 = float(top_height[0])
+    after_4s = None
+    if trigger_frame is not None:
+        window = (frames >= trigger_frame) & (frames <= trigger_frame + sim.seconds_to_frames(4.0))
+        if window.any():
+            after_4s = float(top_height[window].min())
+    return {
+        "frames": [int(frames[0]), int(frames[-1])],
+        "shards": int(len(masses)),
+        "glue_joints": int(glue.count),
+        "pre_trigger_drift_m": drift,
+        "drift_first_2s_m": drift_2s,
+        "max_speed_m_s": float(speed_per_frame.max()) if speed_per_frame.size else 0.0,
+        "speed_limit_m_s": limit,
+        "max_speed_per_frame_m_s": [float(v) for v in speed_per_frame],
+        "glue_broken_fraction": [float(v) for v in broken],
+        "top_height_m": [float(v) for v in top_height],
+        "top_height_start_m": height0,
+        "top_height_min_4s_after_trigger_m": after_4s,
+        "top_drop_fraction_4s": (None if after_4s is None or height0 <= 0
+                                 else float((height0 - after_4s) / height0)),
+        "debris_radius_95_m": mass_radius(positions[-1, :, :2], masses, plan_centre[:2]),
+        "footprint_radius_95_m": mass_radius(positions[0, :, :2], masses, plan_centre[:2]),
+    }
