@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from collapse_addon.core.errors import CollapseError, SpecError
+from headless.tasklog import hold_render_threads
 
 EXIT_OK, EXIT_FRAME_FAILED, EXIT_SCENE_ERROR, EXIT_MISSING_INPUT, EXIT_DEVICE = 0, 1, 2, 3, 4
 
@@ -269,6 +270,7 @@ threads_opt = click.option("--threads", type=click.IntRange(0), default=None,
 @threads_opt
 def run(scene, out, seed, frames, threads):
     """Build, bake, render and finalize SCENE: the whole shot, resuming finished frames."""
+    hold_render_threads(threads)
     task = Task("run", scene, out, seed)
     summary = {}
 
@@ -363,6 +365,7 @@ def render(scene, out, seed, frames, chunk, threads):
     Each frame is written under a temporary name and renamed into place, so a killed render
     leaves no broken frame and a rerun renders only what is missing.
     """
+    hold_render_threads(threads)
     suffix = f"-{chunk.replace('/', 'of')}" if chunk else (f"-{frames}" if frames else "")
     suffix = "".join(c if c.isalnum() or c in "-_" else "_" for c in suffix)
     task = Task("render", scene, out, seed, log_suffix=suffix)

@@ -134,3 +134,23 @@ def install_signal_handling() -> None:
     faulthandler.enable()
     signal.pthread_sigmask(signal.SIG_BLOCK, set(HANDLED_SIGNALS))
     threading.Thread(target=_wait_for_signals, name="collapse-signals", daemon=True).start()
+
+
+def render_thread_env(threads: int | None) -> tuple[tuple[str, str], ...]:
+    """Environment that holds a render to ``threads`` CPU threads.
+
+    Blender's thread setting does not reach Workbench/EEVEE on software GL: Mesa's llvmpipe starts
+    its own rasterizer threads (one per core), so one "single-threaded" render uses every core and
+    two renders on one machine cannot scale. ``LP_NUM_THREADS`` caps them (0: rasterize in the
+    calling thread). It must be set before Blender creates its GL context.
+    """
+    if threads is None or threads == 0:
+        return ()
+    return (("LP_NUM_THREADS", "0" if threads == 1 else str(threads)),)
+
+
+def hold_render_threads(threads: int | None) -> None:
+    """Apply ``render_thread_env`` to this process (unless the caller set the variable)."""
+    for key, value in render_thread_env(threads):
+        os.environ.setdefault(key, value)
+

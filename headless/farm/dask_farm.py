@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..tasklog import render_thread_env
 from .commands import Shot
 from .frames import chunk_frames, format_frames
 from .runner import FARM_EVENT_TOPIC, CommandFailed, run_command
@@ -39,19 +40,6 @@ class TaskSpec:
     after: tuple[str, ...] = ()
     frames: tuple[int, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
-
-
-def render_thread_env(threads: int | None) -> tuple[tuple[str, str], ...]:
-    """Environment that holds a render to ``threads`` CPU threads.
-
-    Blender's ``--threads`` does not reach Workbench/EEVEE on software GL: Mesa's llvmpipe starts
-    its own rasterizer threads (one per core), so one "single-threaded" render uses every core and
-    two workers on one machine cannot scale. ``LP_NUM_THREADS`` caps them (0: rasterize in the
-    calling thread).
-    """
-    if threads is None or threads == 0:
-        return ()
-    return (("LP_NUM_THREADS", "0" if threads == 1 else str(threads)),)
 
 
 def plan_shot(shot: Shot, frames: list[int], chunk_size: int, threads: int | None = None,
