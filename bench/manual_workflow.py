@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from headless.benchmark import peak_rss_bytes, reset_peak_rss
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -539,7 +541,7 @@ def run_stage(stage: str, shot: dict, blend_in: str | None, blend_out: str | Non
         bpy.ops.wm.read_factory_settings(use_empty=True)
     load_s = time.perf_counter() - t0
     actions = Actions()
-    _reset_peak_rss()
+    reset_peak_rss()
     w0, c0 = time.perf_counter(), time.process_time()
     if stage in ("render", "finalize"):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -547,31 +549,13 @@ def run_stage(stage: str, shot: dict, blend_in: str | None, blend_out: str | Non
     else:
         globals()[f"stage_{stage}"](bpy, shot, actions)
     work_s, cpu_s = time.perf_counter() - w0, time.process_time() - c0
-    peak = _peak_rss_bytes()
+    peak = peak_rss_bytes()
     t1 = time.perf_counter()
     if blend_out:
         bpy.ops.wm.save_as_mainfile(filepath=blend_out)
     return {"stage": stage, "work_s": work_s, "cpu_s": cpu_s, "load_s": load_s,
             "save_s": time.perf_counter() - t1, "peak_rss_bytes": peak,
             "actions": dict(actions.counts)}
-
-
-def _reset_peak_rss() -> None:
-    """Reset the kernel's high-water mark of this process's resident memory (Linux)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def _peak_rss_bytes() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def main(argv: list[str]) -> int:

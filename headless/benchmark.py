@@ -179,14 +179,16 @@ def _save_blend(bpy, state: dict) -> None:
         state["save_s"] = time.perf_counter() - t
 
 
-def _reset_peak_rss() -> None:
+def reset_peak_rss() -> None:
+    """Reset the kernel's high-water mark of this process's resident memory (Linux)."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         pass
 
 
-def _peak_rss_bytes() -> int | None:
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident memory since the last reset (Linux), or None."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -229,7 +231,7 @@ def child_main(route: str, stages: list[str], shot_path: str, blend_in: str, ble
         state: dict = {"blend_in": None if blend_in == "-" else blend_in,
                        "blend_out": None if blend_out == "-" else blend_out, "shot": shot}
         for stage in stages:
-            _reset_peak_rss()
+            reset_peak_rss()
             w0, c0 = time.perf_counter(), time.process_time()
             try:
                 _collapse_stage(stage, shot, state, out_dir)
@@ -237,7 +239,7 @@ def child_main(route: str, stages: list[str], shot_path: str, blend_in: str, ble
                 results.append({"stage": stage, "unavailable": str(exc)})
                 break
             r = {"stage": stage, "work_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0,
-                 "peak_rss_bytes": _peak_rss_bytes(), "load_s": state.pop("load_s", 0.0),
+                 "peak_rss_bytes": peak_rss_bytes(), "load_s": state.pop("load_s", 0.0),
                  "save_s": state.pop("save_s", 0.0)}
             # Loading and saving .blend files are excluded from work, as on the manual route.
             r["work_s"] -= r["load_s"] + r["save_s"]

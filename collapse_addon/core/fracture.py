@@ -58,21 +58,26 @@ def fracture_box(lo, hi, seeds: np.ndarray, *, gap: float = 0.0, backend: str | 
     return fracture_boxes(lo, hi, [np.asarray(seeds, float)], gap=gap, backend=backend)
 
 
-def validate_seeds(seeds: np.ndarray, lo: np.ndarray, hi: np.ndarray, field: str = "seeds") -> None:
-    """Raise SpecError unless every seed is finite, strictly inside the box and unique."""
+def check_seed_array(seeds: np.ndarray, field: str = "seeds") -> None:
+    """Raise SpecError unless ``seeds`` is a non-empty (N, 3) array of finite, unique points."""
     if seeds.ndim != 2 or seeds.shape[1] != 3 or len(seeds) == 0:
         raise SpecError(field, f"must be an (N, 3) array with N >= 1, got shape {seeds.shape}",
                         "give one [x, y, z] row per cell")
     if not np.isfinite(seeds).all():
         raise SpecError(field, "contains NaN or infinite coordinates", "give finite coordinates")
+    if len(np.unique(seeds, axis=0)) != len(seeds):
+        raise SpecError(field, "contains duplicate seeds (two cells cannot share a seed)",
+                        "remove the duplicates")
+
+
+def validate_seeds(seeds: np.ndarray, lo: np.ndarray, hi: np.ndarray, field: str = "seeds") -> None:
+    """Raise SpecError unless every seed is finite, unique and strictly inside the box."""
+    check_seed_array(seeds, field)
     outside = np.nonzero(((seeds <= lo) | (seeds >= hi)).any(1))[0]
     if len(outside):
         raise SpecError(field, f"seed {int(outside[0])} at {seeds[outside[0]].tolist()} is not strictly "
                         f"inside the solid {lo.tolist()}-{hi.tolist()}",
                         "move seeds inside the element or drop them")
-    if len(np.unique(seeds, axis=0)) != len(seeds):
-        raise SpecError(field, "contains duplicate seeds (two cells cannot share a seed)",
-                        "remove the duplicates")
 
 
 def fracture_boxes(lo: np.ndarray, hi: np.ndarray, seeds: list[np.ndarray], *,

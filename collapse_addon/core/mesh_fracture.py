@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FractureError, MeshError, SpecError
+from .fracture import check_seed_array
 from .seeds import MAX_CELLS, FractureSpec, density, element_generators, sample_seeds
 from .shards import ContactGraph, ShardSet
 from .voronoi import RawCells, _cross, box_voronoi_cells, fan_triangles
@@ -797,19 +798,12 @@ def sample_mesh_seeds(spec: FractureSpec, solid: SolidMesh, count: int, rng: np.
 def validate_mesh_seeds(seeds, solid: SolidMesh, field_name: str = "seeds") -> np.ndarray:
     """Seeds as an (N, 3) array, or SpecError naming ``field_name``: finite, unique, inside."""
     seeds = np.asarray(seeds, float)
-    if seeds.ndim != 2 or seeds.shape[1] != 3 or len(seeds) == 0:
-        raise SpecError(field_name, f"must be an (N, 3) array with N >= 1, got shape {seeds.shape}",
-                        "give one [x, y, z] row per cell")
-    if not np.isfinite(seeds).all():
-        raise SpecError(field_name, "contains NaN or infinite coordinates", "give finite coordinates")
+    check_seed_array(seeds, field_name)
     outside = np.nonzero(~solid.contains(seeds))[0]
     if len(outside):
         raise SpecError(field_name, f"seed {int(outside[0])} at {seeds[outside[0]].tolist()} is outside the "
                         f"solid '{solid.name}' ({len(outside)} of {len(seeds)} are)",
                         "move seeds inside the mesh or drop them")
-    if len(np.unique(seeds, axis=0)) != len(seeds):
-        raise SpecError(field_name, "contains duplicate seeds (two cells cannot share a seed)",
-                        "remove the duplicates")
     return seeds
 
 
