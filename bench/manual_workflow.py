@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from collapse_addon.core.voronoi import mirrored_seeds
 from headless.benchmark import peak_rss_bytes, reset_peak_rss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,13 +105,7 @@ def cell_neighbours(seeds: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[l
     n = len(seeds)
     if n == 1:
         return [[]]
-    mirrors = [seeds]
-    for axis in range(3):
-        for bound in (lo[axis], hi[axis]):
-            m = seeds.copy()
-            m[:, axis] = 2 * bound - m[:, axis]
-            mirrors.append(m)
-    ridges = Voronoi(np.concatenate(mirrors)).ridge_points
+    ridges = Voronoi(mirrored_seeds(seeds, lo, hi)).ridge_points
     ridges = ridges[(ridges < n).all(1)]
     out: list[list[int]] = [[] for _ in range(n)]
     for a, b in ridges:

@@ -154,25 +154,26 @@ def _fracture_mesh_source(settings: ShotSettings) -> tuple[Building, ShardSet]:
 def _mesh_from_blend(path: Path, object_name: str):
     import bpy
 
+    from .blender.scene import world_polygons
+
+    current = bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve()
+    if current:  # Blender cannot load from the open file: read the object in place, untouched
+        if object_name not in bpy.data.objects:
+            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
+                                f"(objects: {', '.join(bpy.data.objects.keys()[:20])})")
+        ob = bpy.data.objects[object_name]
+        return world_polygons(ob.data, ob.matrix_world)
     with bpy.data.libraries.load(str(path), link=False) as (src, dst):
         if object_name not in src.objects:
             raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
                                 f"(objects: {', '.join(src.objects[:20])})")
         dst.objects = [object_name]
     ob = dst.objects[0]
-    mesh = ob.data
-    n = len(mesh.vertices)
-    co = np.empty(n * 3, np.float32)
-    mesh.vertices.foreach_get("co", co)
-    co = co.reshape(-1, 3).astype(float) @ np.array(ob.matrix_world)[:3, :3].T \
-        + np.array(ob.matrix_world)[:3, 3]
-    loops = np.empty(len(mesh.loops), np.int64)
-    mesh.loops.foreach_get("vertex_index", loops)
-    starts = np.empty(len(mesh.polygons), np.int64)
-    sizes = np.empty(len(mesh.polygons), np.int64)
-    mesh.polygons.foreach_get("loop_start", starts)
-    mesh.polygons.foreach_get("loop_total", sizes)
-    faces = [loops[s:s + k] for s, k in zip(starts, sizes, strict=True)]
+    # An appended object's world matrix is only evaluated once it is in a view layer.
+    scene = bpy.context.scene
+    scene.collection.objects.link(ob)
+    bpy.context.view_layer.update()
+    co, faces = world_polygons(ob.data, ob.matrix_world)
     bpy.data.objects.remove(ob)
     return co, faces
 

@@ -153,3 +153,24 @@ def hide_originals(objects) -> None:
         obj.hide_viewport = True
         obj.hide_render = True
         obj["collapse_original"] = True
+
+
+def world_polygons(mesh, matrix_world) -> tuple[np.ndarray, list[np.ndarray]]:
+    """World-space vertices (V, 3) and polygon loops of ``mesh`` placed by ``matrix_world``.
+
+    A mirrored placement (negative determinant) turns the faces inside out, so their loops are
+    reversed to keep normals pointing outwards.
+    """
+    co = np.empty(len(mesh.vertices) * 3, np.float64)
+    mesh.vertices.foreach_get("co", co)
+    matrix = np.array(matrix_world, float)
+    co = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    loops = np.empty(len(mesh.loops), np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    starts = np.empty(len(mesh.polygons), np.int64)
+    mesh.polygons.foreach_get("loop_start", starts)
+    faces = np.split(loops, starts[1:]) if len(starts) else []
+    if np.linalg.det(matrix[:3, :3]) < 0:
+        faces = [f[::-1].copy() for f in faces]
+    return co, faces
+

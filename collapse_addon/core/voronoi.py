@@ -134,17 +134,25 @@ def _voro_cells(seeds, lo, hi) -> RawCells:
                      [c.get_neighbors() for c in cells])
 
 
-def _qhull_cells(seeds, lo, hi) -> RawCells:
-    from scipy.spatial import Voronoi
+def mirrored_seeds(seeds: np.ndarray, lo, hi) -> np.ndarray:
+    """The seeds followed by their reflections across the box faces x-, x+, y-, y+, z-, z+.
 
-    n = len(seeds)
+    The Voronoi cells of the first ``len(seeds)`` points are the box-clipped cells (see above).
+    """
     mirrors = [seeds]
     for axis in range(3):
         for bound in (lo[axis], hi[axis]):
             m = seeds.copy()
             m[:, axis] = 2 * bound - m[:, axis]
             mirrors.append(m)
-    vor = Voronoi(np.concatenate(mirrors))
+    return np.concatenate(mirrors)
+
+
+def _qhull_cells(seeds, lo, hi) -> RawCells:
+    from scipy.spatial import Voronoi
+
+    n = len(seeds)
+    vor = Voronoi(mirrored_seeds(seeds, lo, hi))
     rp = vor.ridge_points
     per_vertices, per_faces, per_neighbors = [], [], []
     by_cell: list[list[int]] = [[] for _ in range(n)]

@@ -36,20 +36,9 @@ def read_object_mesh(ob, depsgraph) -> tuple[np.ndarray, list]:
     evaluated = ob.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
     try:
-        co = np.empty(len(mesh.vertices) * 3, np.float64)
-        mesh.vertices.foreach_get("co", co)
-        matrix = np.array(ob.matrix_world, float)
-        co = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-        loops = np.empty(len(mesh.loops), np.int64)
-        mesh.loops.foreach_get("vertex_index", loops)
-        starts = np.empty(len(mesh.polygons), np.int64)
-        sizes = np.empty(len(mesh.polygons), np.int64)
-        mesh.polygons.foreach_get("loop_start", starts)
-        mesh.polygons.foreach_get("loop_total", sizes)
-        faces = np.split(loops, starts[1:]) if len(starts) else []
-        if np.linalg.det(matrix[:3, :3]) < 0:  # a mirrored object turns its faces inside out
-            faces = [f[::-1].copy() for f in faces]
-        return co, faces
+        from ..blender.scene import world_polygons
+
+        return world_polygons(mesh, ob.matrix_world)
     finally:
         evaluated.to_mesh_clear()
 
