@@ -291,6 +291,9 @@ def _shrink_cut_faces(raw: RawCells, cut: np.ndarray, offset: float, seeds: np.n
         hull = ConvexHull(corners)
         # Which original face plane each hull triangle lies on.
         plane_of = np.argmax(hull.equations[:, :3] @ normals[fs].T, axis=1)
+        used = np.unique(hull.simplices)  # corners of the hull, numbered 0.. in the new cell
+        remap = np.full(len(corners), -1)
+        remap[used] = np.arange(len(used))
         faces, neighbors = [], []
         for k in np.unique(plane_of):
             ids = np.unique(hull.simplices[plane_of == k])
@@ -301,22 +304,10 @@ def _shrink_cut_faces(raw: RawCells, cut: np.ndarray, offset: float, seeds: np.n
             v = np.cross(normals[fs[k]], u)
             ids = ids[np.argsort(np.arctan2((pts - centre) @ v, (pts - centre) @ u))]
             faces.append(len(ids))
-            faces.extend(ids.tolist())
+            faces.extend(remap[ids].tolist())
             neighbors.append(raw.face_neighbor[fs[k]])
-        used = np.unique(hull.simplices)
-        remap = np.full(len(corners), -1)
-        remap[used] = np.arange(len(used))
-        flat = np.array(faces)
-        heads = []
-        pos = 0
-        while pos < len(flat):
-            heads.append(pos)
-            pos += flat[pos] + 1
-        body = np.ones(len(flat), bool)
-        body[heads] = False
-        flat[body] = remap[flat[body]]
         per_vertices.append(corners[used])
-        per_faces.append(flat)
+        per_faces.append(np.array(faces))
         per_neighbors.append(np.array(neighbors))
     from .voronoi import _assemble, _orient_outward
 

@@ -188,7 +188,7 @@ def _order_loops(cells: RawCells) -> RawCells:
     loops = cells.loops.copy()
     starts = cells.loop_start
     pts = cells.vertices
-    for f, (s, k) in enumerate(zip(starts, cells.face_sizes, strict=True)):
+    for s, k in zip(starts, cells.face_sizes, strict=True):
         idx = loops[s:s + k]
         p = pts[idx]
         centre = p.mean(0)
@@ -202,7 +202,6 @@ def _order_loops(cells: RawCells) -> RawCells:
         v = np.cross(normal / np.linalg.norm(normal), u)
         angles = np.arctan2((p - centre) @ v, (p - centre) @ u)
         loops[s:s + k] = idx[np.argsort(angles)]
-        del f
     return RawCells(cells.vertices, cells.vertex_start, cells.face_sizes, cells.face_start, loops,
                     cells.face_neighbor)
 
