@@ -421,8 +421,8 @@ def _register_optional_groups() -> None:
     """Commands other modules contribute (benchmark, farm), imported only when used: they pull in
     heavy packages (and threads) that must not start before the signal mask is set."""
     here = Path(__file__).parent
-    if (here / "benchmark.py").exists():
-        cli.add_lazy_command("bench", "headless.benchmark", "bench")
+    if (here / "bench" / "cli.py").exists():
+        cli.add_lazy_command("bench", "headless.bench.cli", "bench")
     if (here / "farm" / "cli.py").exists():
         cli.add_lazy_command("farm", "headless.farm.cli", "farm")
 

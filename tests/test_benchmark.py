@@ -14,20 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from collapse_addon.core.artist_time import (
+from collapse_addon.core.errors import SpecError
+from headless.bench import analysis, manual_workflow
+from headless.bench.artist_time import (
     ACTION_SECONDS,
     artist_report,
     load_action_seconds,
     manual_action_counts,
 )
-from collapse_addon.core.errors import SpecError
+from headless.bench.processes import run_route
+from headless.bench.shot import STAGES, make_shot
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import manual_workflow  # noqa: E402
-
-from headless import benchmark  # noqa: E402
 
 TINY_SCENE = """\
 seed = 3
@@ -81,9 +79,9 @@ def tiny_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     scene = root / "tiny.toml"
     scene.write_text(TINY_SCENE)
-    shot = benchmark.make_shot(scene, 60, root)
-    manual = benchmark.run_route("manual", dict(shot, output=str(root / "manual")), root / "manual", 300)
-    collapse = benchmark.run_route("collapse", dict(shot, output=str(root / "collapse")), root / "collapse", 300)
+    shot = make_shot(scene, 60, root)
+    manual = run_route("manual", dict(shot, output=str(root / "manual")), root / "manual", 300)
+    collapse = run_route("collapse", dict(shot, output=str(root / "collapse")), root / "collapse", 300)
     return shot, manual, collapse, root
 
 
@@ -91,7 +89,7 @@ def test_manual_baseline_runs_every_stage(tiny_runs):
     shot, manual, _, root = tiny_runs
     errors = [p.get("error") for p in manual["processes"] if p.get("error")]
     assert not errors, errors
-    assert list(manual["stages"]) == list(benchmark.STAGES)
+    assert list(manual["stages"]) == list(STAGES)
     for stage in manual["stages"].values():
         assert stage["work_s"] > 0 and stage["cpu_s"] > 0 and stage["peak_rss_bytes"] > 0
     frames = sorted((root / "manual" / "manual" / "frames").glob("*.png"))
@@ -121,11 +119,9 @@ def test_manual_baseline_fractures_into_the_same_shards_and_collapses(tiny_runs)
 
 def test_both_routes_render_the_same_frames(tiny_runs):
     shot, manual, collapse, root = tiny_runs
-    if "render" not in collapse["stages"]:
-        missing = [v.get("unavailable") or "failed" for v in collapse["stages"].values()
-                   if "work_s" not in v] + [p.get("error", "")[-300:] for p in collapse["processes"]
-                                            if p.get("error")]
-        pytest.skip(f"the Collapse route does not render yet: {missing}")
+    errors = [p.get("error", "")[-300:] for p in collapse["processes"] if p.get("error")]
+    assert not errors, f"the Collapse route failed: {errors}"
+    assert list(collapse["stages"]) == list(STAGES), collapse["stages"]
     import bpy
 
     count = shot["simulation"]["frame_end"] - shot["simulation"]["frame_start"] + 1
@@ -184,8 +180,8 @@ def test_artist_table_loads_user_timings(tmp_path):
 
 def test_growth_exponent_recovers_a_power_law():
     sizes = [250, 1000, 4000, 8000]
-    assert benchmark.growth_exponent(sizes, [2e-3 * n**1.2 for n in sizes]) == pytest.approx(1.2)
-    assert benchmark.growth_exponent([1000], [1.0]) is None
+    assert analysis.growth_exponent(sizes, [2e-3 * n**1.2 for n in sizes]) == pytest.approx(1.2)
+    assert analysis.growth_exponent([1000], [1.0]) is None
 
 
 def _fake_run(route, n, seconds, first=None):
@@ -195,19 +191,19 @@ def _fake_run(route, n, seconds, first=None):
 
 
 def test_summary_ratios_exponents_and_extrapolation_are_labelled():
-    stages = benchmark.STAGES
+    stages = STAGES
     runs = []
     for n in (250, 1000, 4000):
         runs.append(_fake_run("collapse", n, {s: 0.001 * n for s in stages}, first=0.01 * n))
     for n in (250, 1000):
         runs.append(_fake_run("manual", n, {s: 0.01 * n**2 / 250 for s in stages}, first=0.5 * n))
-    summary = benchmark.summarize(runs, [250, 1000, 4000], frames=10)
+    summary = analysis.summarize(runs, [250, 1000, 4000], frames=10)
     assert summary["ratios"]["250"]["source"] == "measured"
     assert summary["ratios"]["250"]["bake"] == pytest.approx(10.0)
     assert summary["ratios"]["4000"]["source"] == "extrapolated"
     assert summary["exponents"]["manual"]["fracture"]["all"] == pytest.approx(2.0)
     assert summary["manual_extrapolated"]["4000"]["fracture"] == pytest.approx(0.01 * 4000**2 / 250)
-    bars = benchmark.judge_bars(summary)
+    bars = analysis.judge_bars(summary)
     setup = next(b for b in bars if b["bar"].startswith("fracture + scene setup"))
     assert setup["source"].startswith("extrapolated")
     # The bar takes the lower of the fitted and the linear (lower-bound) extrapolation.
@@ -220,13 +216,13 @@ def test_compare_refuses_other_scenes_and_seeds():
     import click
 
     base = {"scene_hash": "a", "seed": 1, "frames": 10, "render": {"engine": "X"}}
-    benchmark.check_comparable(base, dict(base))
+    analysis.check_comparable(base, dict(base))
     with pytest.raises(click.ClickException, match="scene file"):
-        benchmark.check_comparable(base, dict(base, scene_hash="b"))
+        analysis.check_comparable(base, dict(base, scene_hash="b"))
     with pytest.raises(click.ClickException, match="seed"):
-        benchmark.check_comparable(base, dict(base, seed=2))
+        analysis.check_comparable(base, dict(base, seed=2))
     old = {"summary": {"ratios": {"250": {"source": "measured", "bake": 10.0}}}}
     new = {"summary": {"ratios": {"250": {"source": "measured", "bake": 11.0}}}}
-    assert benchmark.compare_report(old, new)[1]
+    assert analysis.compare_report(old, new)[1]
     new["summary"]["ratios"]["250"]["bake"] = 13.0
-    assert not benchmark.compare_report(old, new)[1]
+    assert not analysis.compare_report(old, new)[1]

@@ -18,10 +18,17 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .errors import SpecError
+from .field_meta import check_value, spec_field
+from .materials import MATERIALS
+
+MATERIAL_NAMES = tuple(MATERIALS)
 
 ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall", "mesh")  # mesh: an artist's solid
 FACADES = ("south", "north", "west", "east")
 _TOUCH_TOL = 1e-9
+# A length of a structural part, and one that may be 0 (leaves the part out).
+_LENGTH = {"limits": (0, 100), "open_low": True, "unit": "m", "hint": "give a positive length in metres"}
+_OPTIONAL_LENGTH = {"limits": (0, 100), "unit": "m", "hint": "use 0 to leave it out"}
 
 
 @dataclass(frozen=True)
@@ -31,25 +38,25 @@ class BuildingSpec:
     The defaults give a plausible 4-storey reinforced-concrete frame with masonry infill walls.
     """
 
-    bays_x: int = 3
-    bays_y: int = 2
-    bay_width: float = 5.0
-    bay_depth: float = 4.5
-    storeys: int = 4
-    storey_height: float = 3.2
-    slab_thickness: float = 0.22
-    column_section: float = 0.4
-    beam_depth: float = 0.45
-    beam_width: float = 0.3
-    wall_thickness: float = 0.2
-    window_width: float = 1.6
-    window_height: float = 1.4
-    window_sill: float = 0.9
-    facades: tuple[str, ...] = FACADES
-    foundation_depth: float = 0.6
-    foundation_margin: float = 0.5
-    frame_material: str = "reinforced_concrete"
-    wall_material: str = "masonry"
+    bays_x: int = spec_field(3, limits=(1, 50), integer=True)
+    bays_y: int = spec_field(2, limits=(1, 50), integer=True)
+    bay_width: float = spec_field(5.0, **_LENGTH)
+    bay_depth: float = spec_field(4.5, **_LENGTH)
+    storeys: int = spec_field(4, limits=(1, 60), integer=True)
+    storey_height: float = spec_field(3.2, **_LENGTH)
+    slab_thickness: float = spec_field(0.22, **_LENGTH)
+    column_section: float = spec_field(0.4, **_LENGTH)
+    beam_depth: float = spec_field(0.45, **_LENGTH)
+    beam_width: float = spec_field(0.3, **_LENGTH)
+    wall_thickness: float = spec_field(0.2, **_LENGTH)
+    window_width: float = spec_field(1.6, **_OPTIONAL_LENGTH)
+    window_height: float = spec_field(1.4, **_OPTIONAL_LENGTH)
+    window_sill: float = spec_field(0.9, **_OPTIONAL_LENGTH)
+    facades: tuple[str, ...] = spec_field(FACADES, choices=FACADES)
+    foundation_depth: float = spec_field(0.6, **_LENGTH)
+    foundation_margin: float = spec_field(0.5, **_OPTIONAL_LENGTH)
+    frame_material: str = spec_field("reinforced_concrete", choices=MATERIAL_NAMES)
+    wall_material: str = spec_field("masonry", choices=MATERIAL_NAMES)
 
     def __post_init__(self):
         object.__setattr__(self, "facades", tuple(self.facades))
@@ -89,24 +96,8 @@ def validate_building_spec(spec: BuildingSpec) -> None:
             continue
         if isinstance(value, float | int) and not math.isfinite(value):
             raise SpecError(f.name, f"must be a finite number, got {value!r}", "give a real value")
-    for name, upper in (("bays_x", 50), ("bays_y", 50), ("storeys", 60)):
-        value = getattr(spec, name)
-        _check(isinstance(value, int | np.integer), name, f"must be an integer, got {value!r}",
-               f"use a whole number from 1 to {upper}")
-        _check(1 <= value <= upper, name, f"must be from 1 to {upper}, got {value}",
-               f"use a whole number from 1 to {upper}")
-    positive = ("bay_width", "bay_depth", "storey_height", "slab_thickness", "column_section",
-                "beam_depth", "beam_width", "wall_thickness", "foundation_depth")
-    for name in positive:
-        value = getattr(spec, name)
-        _check(isinstance(value, float | int), name, f"must be a number, got {value!r}",
-               "give a length in metres")
-        _check(0 < value <= 100, name, f"must be > 0 and <= 100 m, got {value}",
-               "give a positive length in metres")
-    for name in ("window_width", "window_height", "window_sill", "foundation_margin"):
-        value = getattr(spec, name)
-        _check(isinstance(value, float | int) and 0 <= value <= 100, name,
-               f"must be a length from 0 to 100 m, got {value!r}", "use 0 to leave it out")
+    for f in fields(spec):  # the ranges declared on the fields
+        check_value(f.name, getattr(spec, f.name), f.metadata, integer_types=(int, np.integer))
     c = spec.column_section
     _check(spec.bay_width > c + 0.2, "bay_width",
            f"{spec.bay_width} m leaves no room between {c} m columns",
@@ -141,8 +132,6 @@ def validate_building_spec(spec: BuildingSpec) -> None:
     _check(len(set(spec.facades)) == len(spec.facades), "facades", "a facade is listed twice",
            "list each facade once")
     for name in ("frame_material", "wall_material"):
-        from .materials import MATERIALS
-
         value = getattr(spec, name)
         _check(value in MATERIALS, name, f"unknown material {value!r}",
                f"choose from {', '.join(MATERIALS)}")

@@ -7,11 +7,12 @@ so an element's seeds do not change when another element is added or removed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .errors import SpecError
+from .field_meta import check_value, spec_field
 
 PATTERNS = ("uniform", "impact", "graded")
 MAX_CELLS = 200_000
@@ -29,16 +30,21 @@ class FractureSpec:
     every cut face by half of it, leaving an explicit gap between neighbouring shards (0: exact).
     """
 
-    cell_count: int = 600
-    shard_size: float | None = None
-    pattern: str = "uniform"
-    focus: tuple[float, float, float] | None = None
-    focus_height: float | None = None
-    radius: float = 2.0
-    concentration: float = 0.7
-    grade_ratio: float = 8.0
-    min_cells_per_element: int = 1
-    gap: float = 0.0
+    cell_count: int = spec_field(600, limits=(1, MAX_CELLS), integer=True,
+                                 hint="fewer cells bake faster; 300-5,000 suits most shots")
+    shard_size: float | None = spec_field(None, limits=(0, None), open_low=True, unit="m",
+                                          hint="give a typical shard edge in metres, e.g. 0.5")
+    pattern: str = spec_field("uniform", choices=PATTERNS)
+    focus: tuple[float, float, float] | None = spec_field(None, limits=(None, None), unit="m",
+                                                          vector=True)
+    focus_height: float | None = spec_field(None, limits=(None, None), unit="m")
+    radius: float = spec_field(2.0, limits=(0, None), open_low=True, unit="m", hint="e.g. 2.0")
+    concentration: float = spec_field(0.7, limits=(0, 1),
+                                      hint="the fraction of seeds clustered around the focus")
+    grade_ratio: float = spec_field(8.0, limits=(0, None), open_low=True, hint="e.g. 8.0")
+    min_cells_per_element: int = spec_field(1, limits=(1, None), integer=True,
+                                            hint="use 1 to let small elements stay whole")
+    gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact")
     seed: int = 0
 
     def __post_init__(self):
@@ -49,37 +55,21 @@ class FractureSpec:
 
 def validate_fracture_spec(spec: FractureSpec) -> None:
     """Raise SpecError naming the first unusable field."""
+    meta = {f.name: f.metadata for f in fields(spec)}
     if spec.shard_size is None:
-        if not isinstance(spec.cell_count, int | np.integer) or isinstance(spec.cell_count, bool):
-            raise SpecError("cell_count", f"must be an integer, got {spec.cell_count!r}",
-                            f"use a whole number from 1 to {MAX_CELLS}")
-        if not 1 <= spec.cell_count <= MAX_CELLS:
-            raise SpecError("cell_count", f"must be from 1 to {MAX_CELLS}, got {spec.cell_count}",
-                            "fewer cells bake faster; 300-5,000 suits most shots")
-    elif not (isinstance(spec.shard_size, float | int) and math.isfinite(spec.shard_size)
-              and spec.shard_size > 0):
-        raise SpecError("shard_size", f"must be a positive length, got {spec.shard_size!r}",
-                        "give a typical shard edge in metres, e.g. 0.5")
+        check_value("cell_count", spec.cell_count, meta["cell_count"], integer_types=(int, np.integer))
+    else:
+        check_value("shard_size", spec.shard_size, meta["shard_size"])
     if spec.pattern not in PATTERNS:
         raise SpecError("pattern", f"unknown pattern {spec.pattern!r}", f"choose from {', '.join(PATTERNS)}")
-    for name in ("radius", "grade_ratio"):
-        value = getattr(spec, name)
-        if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
-            raise SpecError(name, f"must be a positive number, got {value!r}", "e.g. 2.0")
-    if not (isinstance(spec.concentration, float | int) and 0 <= spec.concentration <= 1):
-        raise SpecError("concentration", f"must be from 0 to 1, got {spec.concentration!r}",
-                        "the fraction of seeds clustered around the focus")
-    if not (isinstance(spec.gap, float | int) and math.isfinite(spec.gap) and 0 <= spec.gap <= 0.5):
-        raise SpecError("gap", f"must be from 0 to 0.5 m, got {spec.gap!r}", "0 keeps shards exact")
-    if not isinstance(spec.min_cells_per_element, int) or spec.min_cells_per_element < 1:
-        raise SpecError("min_cells_per_element", f"must be an integer >= 1, got {spec.min_cells_per_element!r}",
-                        "use 1 to let small elements stay whole")
+    for name in ("radius", "concentration", "grade_ratio", "min_cells_per_element", "gap"):
+        check_value(name, getattr(spec, name), meta[name])
     if spec.focus is not None:
         if len(spec.focus) != 3 or not all(math.isfinite(v) for v in spec.focus):
             raise SpecError("focus", f"must be three finite coordinates, got {spec.focus!r}",
                             "give [x, y, z] in metres")
-    if spec.focus_height is not None and not math.isfinite(spec.focus_height):
-        raise SpecError("focus_height", f"must be finite, got {spec.focus_height!r}", "give a height in metres")
+    if spec.focus_height is not None:
+        check_value("focus_height", spec.focus_height, meta["focus_height"])
     if spec.pattern == "impact" and spec.focus is None:
         raise SpecError("focus", "the impact pattern needs a focus point", "give focus = [x, y, z]")
     if spec.pattern == "graded" and spec.focus is None and spec.focus_height is None:

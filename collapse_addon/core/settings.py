@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .building import FACADES, BuildingSpec
 from .errors import SpecError
+from .field_meta import allowed_text
 from .materials import MATERIALS, Material
 from .physics import SimulationSpec, TriggerSpec, validate_trigger_timing
 from .seeds import MAX_CELLS, PATTERNS, FractureSpec
@@ -656,16 +657,9 @@ def reference_markdown() -> str:
         out += [f"## [{name}]", "", doc, "", "| key | default | allowed | meaning |",
                 "|---|---|---|---|"]
         for f in fields(cls):
-            if not f.init:
+            if not f.init or (name, f.name) in DERIVED_KEYS:  # the loader refuses derived keys
                 continue
-            allowed = ""
-            if f.metadata.get("choices"):
-                allowed = ", ".join(f"`{c}`" for c in f.metadata["choices"])
-            elif f.metadata.get("range") and f.metadata["range"] != (None, None):
-                lo, hi = f.metadata["range"]
-                span = f"{lo:g} to {hi:g}" if lo is not None and hi is not None else \
-                    (f">= {lo:g}" if lo is not None else f"<= {hi:g}")
-                allowed = f"{span} {f.metadata.get('units', '')}".strip()
+            allowed = allowed_text(f.metadata)
             default = _describe_default(_default_of(cls, f.name))
             out.append(f"| `{f.name}` | {default} | {allowed} | {_field_doc(name, cls, f)} |")
         out.append("")

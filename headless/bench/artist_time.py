@@ -5,7 +5,7 @@ minutes an artist's hands are busy, and it is printed apart from the measured ra
 to them. Two parts:
 
 - ``manual_action_counts``: the count of UI actions, by kind, that the manual route
-  (``bench/manual_workflow.py``) takes for a given building and fracture. The replay counts its own
+  (``headless/bench/manual_workflow.py``) takes for a given building and fracture. The replay counts its own
   actions as it runs; a test checks the two agree.
 - ``ACTION_SECONDS``: seconds per action of each kind, an editable table. An artist writes their
   own in a TOML or JSON file (same keys, any subset) and loads it with ``load_action_seconds``.
@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SpecError
+from collapse_addon.core.errors import SpecError
 
 ACTION_SECONDS: dict[str, float] = {
     # Shift+A > Mesh > Cube (or camera, light, field): open the menu, pick the item.
