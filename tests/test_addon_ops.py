@@ -13,23 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TINY = """seed = 2
-[building]
-storeys = 1
-bays_x = 1
-bays_y = 1
-[fracture]
-cell_count = 40
-[simulation]
-frame_end = 14
-[trigger]
-type = "demolition"
-frame = 5
-[render]
-resolution = [64, 48]
-[output]
-alembic = false
-"""
+# The shared tiny shot (conftest) with 14 frames, a later trigger and 64 x 48 default-sample frames.
+OPS_SCENE = {"simulation": {"frame_end": 14}, "trigger": {"frame": 5},
+             "render": {"resolution": [64, 48], "samples": None}}
 
 
 @pytest.fixture
@@ -41,11 +27,11 @@ def addon(clean_scene):
     collapse_addon.unregister()
 
 
-def load_tiny(scene, tmp_path, text=TINY):
+def load_tiny(scene, tmp_path, tiny_scene):
     from collapse_addon.core.settings import load_scene
     from collapse_addon.ui.properties import load_shot_into_scene
 
-    shot = load_scene(text)
+    shot = load_scene(tiny_scene(tmp_path / "tiny.toml", OPS_SCENE))
     load_shot_into_scene(scene, shot)
     scene.collapse_shot.output.directory = str(tmp_path / "out")
     return shot
@@ -64,10 +50,10 @@ def shard_arrays(scene):
     return [ob.name for ob in objects], verts
 
 
-def test_every_operator_runs_on_a_fixture_scene(addon, bpy_module, tmp_path):
+def test_every_operator_runs_on_a_fixture_scene(addon, bpy_module, tmp_path, tiny_scene):
     bpy = bpy_module
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     ops = bpy.ops.collapse
 
     assert ops.generate_building() == {"FINISHED"}
@@ -121,13 +107,13 @@ def test_every_operator_runs_on_a_fixture_scene(addon, bpy_module, tmp_path):
     assert scene.collapse_shot.seed == 2
 
 
-def test_fracture_setup_and_bake_operators_match_the_api_exactly(addon, bpy_module, tmp_path):
+def test_fracture_setup_and_bake_operators_match_the_api_exactly(addon, bpy_module, tmp_path, tiny_scene):
     bpy = bpy_module
     from collapse_addon import api
     from collapse_addon.blender import simulation
 
     scene = addon
-    shot = load_tiny(scene, tmp_path)
+    shot = load_tiny(scene, tmp_path, tiny_scene)
     assert bpy.ops.collapse.fracture() == {"FINISHED"}
     assert bpy.ops.collapse.bake() == {"FINISHED"}
     # Rebuilding in place (Set Up Simulation clears the old collapse first) must change nothing.
@@ -152,14 +138,14 @@ def test_fracture_setup_and_bake_operators_match_the_api_exactly(addon, bpy_modu
     assert np.abs(ui_pos[-1] - ui_pos[0]).max() > 0.1  # the demolition moved something
 
 
-def test_cancelled_bake_leaves_the_scene_as_it_was(addon, bpy_module, tmp_path):
+def test_cancelled_bake_leaves_the_scene_as_it_was(addon, bpy_module, tmp_path, tiny_scene):
     bpy = bpy_module
     from collapse_addon.blender import simulation
     from collapse_addon.ui.bake import bake_job, free_bake
     from collapse_addon.ui.operators import is_baked, shot_from_context
 
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     assert bpy.ops.collapse.fracture() == {"FINISHED"}
     objects = simulation.CollapseScene.from_scene(scene).shard_objects()
     scene.frame_set(1)
@@ -185,13 +171,13 @@ def _mesh_object(bpy, name, vertices, faces):
 
 
 def test_fracture_selected_messy_mesh_offers_repair_and_keeps_the_original(addon, bpy_module,
-                                                                           tmp_path):
+                                                                           tmp_path, tiny_scene):
     bpy = bpy_module
     from collapse_addon.core.meshio import box_mesh
     from collapse_addon.ui.operators import collapse_handle
 
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     scene.collapse_shot.source = "SELECTED"
     scene.collapse_shot.fracture.cell_count = 12
     # A box whose faces do not share vertices (as exported face by face): open until merged.
@@ -214,13 +200,13 @@ def test_fracture_selected_messy_mesh_offers_repair_and_keeps_the_original(addon
     assert not ob.hide_viewport and not ob.hide_render
 
 
-def test_fracture_selected_wall_with_window_holes_conserves_volume(addon, bpy_module, tmp_path):
+def test_fracture_selected_wall_with_window_holes_conserves_volume(addon, bpy_module, tmp_path, tiny_scene):
     bpy = bpy_module
     from collapse_addon.core.meshio import box_mesh, wall_with_windows_mesh
     from collapse_addon.ui.operators import collapse_handle
 
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     settings = scene.collapse_shot
     settings.source = "SELECTED"
     settings.fracture.cell_count = 30
@@ -242,14 +228,14 @@ def test_fracture_selected_wall_with_window_holes_conserves_volume(addon, bpy_mo
     assert collapse_handle(scene).shard_count >= 31
 
 
-def test_fracture_selected_lod2_city_model_building(addon, bpy_module, tmp_path):
+def test_fracture_selected_lod2_city_model_building(addon, bpy_module, tmp_path, tiny_scene):
     bpy = bpy_module
     from collapse_addon.core.materials import MATERIALS
     from collapse_addon.core.mesh_fracture import prepare_solid
     from collapse_addon.core.meshio import load_cityjson
 
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     scene.collapse_shot.source = "SELECTED"
     scene.collapse_shot.fracture.cell_count = 20
     data = Path(__file__).parent / "data" / "3dbag_shertogenbosch_10houses_multilod.city.json"
@@ -266,10 +252,10 @@ def test_fracture_selected_lod2_city_model_building(addon, bpy_module, tmp_path)
 
 
 def test_scene_file_written_by_the_ui_renders_identically_through_the_cli(addon, bpy_module,
-                                                                         tmp_path):
+                                                                         tmp_path, tiny_scene):
     bpy = bpy_module
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     settings = scene.collapse_shot
     settings.render.frames = "12"
     assert bpy.ops.collapse.fracture() == {"FINISHED"}
@@ -304,7 +290,7 @@ def _pixels(bpy, path):
 
 
 def test_modal_bake_shows_progress_and_escape_restores_the_scene(addon, bpy_module, tmp_path,
-                                                                monkeypatch):
+                                                                monkeypatch, tiny_scene):
     """Drives the operators' modal code with timer and Esc events (Blender as a module has no
     event loop, so the events are plain records; the context, scene and bake are real)."""
     bpy = bpy_module
@@ -328,7 +314,7 @@ def test_modal_bake_shows_progress_and_escape_restores_the_scene(addon, bpy_modu
             self.reports.append((next(iter(kind)), message))
 
     scene = addon
-    load_tiny(scene, tmp_path)
+    load_tiny(scene, tmp_path, tiny_scene)
     assert bpy.ops.collapse.fracture() == {"FINISHED"}
     objects = simulation.CollapseScene.from_scene(scene).shard_objects()
     scene.frame_set(3)

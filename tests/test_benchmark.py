@@ -1,7 +1,8 @@
 """The benchmark's honesty: the manual baseline makes the same kind of shot, and the report's maths.
 
 The side-by-side run uses a tiny building (about 60 shards, 20 frames, 64x36 pixels) so the whole
-file stays within about a minute and a half; the real measurements live in ``collapse bench``.
+file stays within about a minute and a half (marked ``slow``); the real measurements live in
+``collapse bench``.
 """
 
 from __future__ import annotations
@@ -27,21 +28,11 @@ from headless.bench.shot import STAGES, make_shot
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY_SCENE = """\
-seed = 3
-[building]
-storeys = 2
-bays_x = 1
-bays_y = 1
-[simulation]
-frame_end = 20
-[trigger]
-type = "demolition"
-frame = 4
-demolition_kinds = ["column", "wall"]
-[render]
-resolution = [64, 36]
-"""
+# The shared tiny shot (conftest), two storeys high so that the demolition brings it down, for 20
+# frames; the manual route renders with the default samples (``make_shot`` sets the shard count).
+BENCH_SCENE = {"seed": 3, "building": {"storeys": 2}, "simulation": {"frame_end": 20},
+               "trigger": {"frame": 4, "demolition_kinds": ["column", "wall"]},
+               "render": {"samples": None}}
 
 BLEND_PROBE = r"""
 import json, sys
@@ -74,17 +65,17 @@ def _probe(blend: Path, trigger_frame: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """Both routes on the tiny scene, side by side (the Collapse route as far as it exists)."""
+def tiny_runs(tmp_path_factory, tiny_scene):
+    """Both routes on the tiny scene, side by side, each stage group in its own process."""
     root = tmp_path_factory.mktemp("bench")
-    scene = root / "tiny.toml"
-    scene.write_text(TINY_SCENE)
+    scene = tiny_scene(root / "tiny.toml", BENCH_SCENE)
     shot = make_shot(scene, 60, root)
     manual = run_route("manual", dict(shot, output=str(root / "manual")), root / "manual", 300)
     collapse = run_route("collapse", dict(shot, output=str(root / "collapse")), root / "collapse", 300)
     return shot, manual, collapse, root
 
 
+@pytest.mark.slow
 def test_manual_baseline_runs_every_stage(tiny_runs):
     shot, manual, _, root = tiny_runs
     errors = [p.get("error") for p in manual["processes"] if p.get("error")]
@@ -98,6 +89,7 @@ def test_manual_baseline_runs_every_stage(tiny_runs):
     assert manual["first_frame_s"] is not None and manual["first_frame_s"] > 0
 
 
+@pytest.mark.slow
 def test_manual_baseline_fractures_into_the_same_shards_and_collapses(tiny_runs):
     """Same kind of result: the same shards (count and volume), glued, standing, then falling."""
     from collapse_addon.core.fracture import fracture_building
@@ -117,6 +109,7 @@ def test_manual_baseline_fractures_into_the_same_shards_and_collapses(tiny_runs)
     assert end.max() < start.max() - 0.5, "the manual building must fall after the trigger"
 
 
+@pytest.mark.slow
 def test_both_routes_render_the_same_frames(tiny_runs):
     shot, manual, collapse, root = tiny_runs
     errors = [p.get("error", "")[-300:] for p in collapse["processes"] if p.get("error")]
@@ -136,6 +129,7 @@ def test_both_routes_render_the_same_frames(tiny_runs):
     assert sizes == {tuple(shot["render"]["resolution"])}
 
 
+@pytest.mark.slow
 def test_replay_counts_the_actions_the_artist_model_counts(tiny_runs):
     shot, manual, _, _ = tiny_runs
     replayed: dict[str, int] = {}

@@ -21,34 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 10
 
-TINY = f"""\
-# A one-storey, one-bay frame, few shards, tiny frames: the CLI's test shot.
-seed = 2
+# The shared tiny shot (conftest), with 10 frames and a small contact sheet.
+CLI_SCENE = {"simulation": {"frame_end": FRAMES}, "output": {"contact_frames": 4, "contact_width": 64}}
 
-[building]
-storeys = 1
-bays_x = 1
-bays_y = 1
 
-[fracture]
-cell_count = 40
-
-[simulation]
-frame_end = {FRAMES}
-
-[trigger]
-type = "demolition"
-frame = 3
-
-[render]
-resolution = [64, 36]
-samples = 1
-
-[output]
-alembic = false
-contact_frames = 4
-contact_width = 64
-"""
+def cli_scene(**render) -> dict:
+    """The CLI's changes to the tiny shot, plus ``render`` keys."""
+    return {**CLI_SCENE, "render": render}
 
 
 def collapse(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
@@ -65,11 +44,10 @@ def frame_hashes(frames_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def shot(tmp_path_factory):
+def shot(tmp_path_factory, tiny_scene):
     """The reference shot, made by `collapse run` once for the module."""
     base = tmp_path_factory.mktemp("cli")
-    scene = base / "tiny.toml"
-    scene.write_text(TINY)
+    scene = tiny_scene(base / "tiny.toml", CLI_SCENE)
     out = base / "out"
     result = collapse("run", scene, "--out", out)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -222,7 +200,7 @@ def test_render_reads_the_baked_cache_and_never_simulates(shot, tmp_path, bpy_mo
     assert time.perf_counter() - started < 200
 
 
-def test_exit_2_on_a_scene_error_naming_file_and_key(tmp_path):
+def test_exit_2_on_a_scene_error_naming_file_and_key(tmp_path, tiny_scene):
     bad = tmp_path / "bad.toml"
     bad.write_text("[render]\nsamples = -1\n")
     result = collapse("render", bad, "--out", tmp_path / "out")
@@ -231,18 +209,12 @@ def test_exit_2_on_a_scene_error_naming_file_and_key(tmp_path):
     assert "1 to 65536" in result.stderr
     result = collapse("render", tmp_path / "missing.toml")
     assert result.returncode == 2
-    result = collapse("render", TINY_PATH(tmp_path), "--chunk", "5/2", "--out", tmp_path / "out")
+    result = collapse("render", tiny_scene(tmp_path / "tiny.toml", CLI_SCENE), "--chunk", "5/2", "--out", tmp_path / "out")
     assert result.returncode == 2 and "chunk" in result.stderr
 
 
-def TINY_PATH(tmp_path: Path) -> Path:  # noqa: N802 - reads like the constant it writes
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
-def test_exit_3_when_the_input_of_a_stage_is_missing(shot, tmp_path):
-    scene = TINY_PATH(tmp_path)
+def test_exit_3_when_the_input_of_a_stage_is_missing(shot, tmp_path, tiny_scene):
+    scene = tiny_scene(tmp_path / "tiny.toml", CLI_SCENE)
     result = collapse("render", scene, "--out", tmp_path / "empty")
     assert result.returncode == 3 and "collapse build" in result.stderr
     out = copy_shot(shot, tmp_path)
@@ -263,12 +235,10 @@ def test_exit_1_when_a_frame_fails(shot, tmp_path, bpy_module):
     assert "frame 1" in result.stderr and "camera" in result.stderr.lower()
 
 
-def test_exit_4_when_the_render_device_is_missing(shot, tmp_path):
+def test_exit_4_when_the_render_device_is_missing(shot, tmp_path, tiny_scene):
     import bpy  # noqa: F401 - only to ask Cycles whether a GPU exists here
 
-    gpu_scene = tmp_path / "tiny.toml"
-    gpu_scene.write_text(TINY.replace("samples = 1", 'samples = 1\nengine = "CYCLES"\n'
-                                      'device = "GPU"'))
+    gpu_scene = tiny_scene(tmp_path / "tiny.toml", cli_scene(engine="CYCLES", device="GPU"))
     out = copy_shot(shot, tmp_path)
     result = collapse("render", gpu_scene, "--out", out)
     if result.returncode == 0:
@@ -277,12 +247,11 @@ def test_exit_4_when_the_render_device_is_missing(shot, tmp_path):
     assert "GPU" in result.stderr
 
 
-def test_render_settings_apply_at_render_time_multilayer_exr(shot, tmp_path):
+def test_render_settings_apply_at_render_time_multilayer_exr(shot, tmp_path, tiny_scene):
     """Render settings are read at render time: the same bake renders to multilayer EXR."""
     out = copy_shot(shot, tmp_path)
     (tmp_path / "exr").mkdir()
-    scene = tmp_path / "exr" / "tiny.toml"
-    scene.write_text(TINY.replace("samples = 1", 'samples = 1\nfile_format = "OPEN_EXR_MULTILAYER"'))
+    scene = tiny_scene(tmp_path / "exr" / "tiny.toml", cli_scene(file_format="OPEN_EXR_MULTILAYER"))
     result = collapse("render", scene, "--out", out, "--frames", "1-3")
     assert result.returncode == 0, result.stdout + result.stderr
     frames = sorted((out / "tiny" / "2" / "frames").glob("*.exr"))
@@ -290,11 +259,10 @@ def test_render_settings_apply_at_render_time_multilayer_exr(shot, tmp_path):
     assert all(p.read_bytes()[:4] == b"\x76\x2f\x31\x01" for p in frames)  # OpenEXR magic
 
 
-def test_cycles_frames_are_byte_identical_across_threads_and_chunks(shot, tmp_path):
+def test_cycles_frames_are_byte_identical_across_threads_and_chunks(shot, tmp_path, tiny_scene):
     """Cycles stamps render times into PNGs; the CLI drops them, so hashes compare pixels."""
     (tmp_path / "cycles").mkdir()
-    scene = tmp_path / "cycles" / "tiny.toml"
-    scene.write_text(TINY.replace("samples = 1", 'samples = 2\nengine = "CYCLES"\ndenoise = true'))
+    scene = tiny_scene(tmp_path / "cycles" / "tiny.toml", cli_scene(samples=2, engine="CYCLES", denoise=True))
     single = copy_shot(shot, tmp_path / "single")
     result = collapse("render", scene, "--out", single, "--frames", "4-5", "--threads", 1)
     assert result.returncode == 0, result.stdout + result.stderr

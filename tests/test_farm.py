@@ -26,26 +26,11 @@ from headless.farm.openjd import openjd_template, validate_template, write_openj
 from headless.farm.pngcheck import PngError, decode_png
 
 FLAMENCO_DATA = Path(__file__).parent / "data" / "flamenco"
-TINY_SCENE = """\
-seed = 5
-[building]
-storeys = 1
-bays_x = 1
-bays_y = 1
-[simulation]
-frame_end = 12
-[trigger]
-frame = 3
-[render]
-resolution = [64, 36]
-"""
 
 
 @pytest.fixture
-def scene(tmp_path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY_SCENE)
-    return path
+def scene(tmp_path, tiny_scene) -> Path:
+    return tiny_scene(tmp_path / "tiny.toml", {"seed": 5})
 
 
 def write_png(path: Path, width: int = 3, height: int = 2) -> Path:

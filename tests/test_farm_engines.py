@@ -26,27 +26,9 @@ from headless.farm.frames import format_frames
 from headless.farm.openjd import openjd_template, write_openjd_template
 from headless.farm.verify import check_frames
 
-# One storey, 12 frames of 64x36 Workbench: each chunk is a whole Blender process, kept small.
-TINY_SCENE = """\
-seed = 3
-[building]
-storeys = 1
-bays_x = 1
-bays_y = 1
-[fracture]
-cell_count = 40
-[simulation]
-frame_end = 12
-[trigger]
-frame = 3
-[render]
-resolution = [64, 36]
-samples = 1
-[output]
-preview = false
-contact_sheet = false
-alembic = false
-"""
+# The shared tiny shot (conftest: 12 frames of 64x36 Workbench; each chunk is a whole Blender
+# process, kept small), without the finalize outputs.
+FARM_SCENE = {"output": {"preview": False, "contact_sheet": False}}
 CHUNK = 3
 
 
@@ -60,11 +42,10 @@ def collapse(*args: str, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory):
+def plain(tmp_path_factory, tiny_scene):
     """The tiny shot baked and rendered by the plain CLI: the reference frames."""
     root = tmp_path_factory.mktemp("farm")
-    scene = root / "tiny.toml"
-    scene.write_text(TINY_SCENE)
+    scene = tiny_scene(root / "tiny.toml", FARM_SCENE)
     shot, frames = resolve_shot(scene, root / "plain")
     collapse("bake", str(scene), "--out", str(shot.out), cwd=root)
     collapse("render", str(scene), "--out", str(shot.out), "--threads", "1", cwd=root)
@@ -147,11 +128,10 @@ def test_openjd_run_renders_the_plain_cli_frames(plain, tmp_path):
     assert (shot.folder / "manifest.json").is_file()
 
 
-def test_farm_batch_renders_each_seed_into_its_own_shot(tmp_path):
+def test_farm_batch_renders_each_seed_into_its_own_shot(tmp_path, tiny_scene):
     """`collapse farm batch` end to end: two seeds, one job, one folder and manifest per shot."""
-    scene = tmp_path / "tiny.toml"
-    scene.write_text(TINY_SCENE.replace("frame_end = 12", "frame_end = 4")
-                     .replace("frame = 3", "frame = 2"))
+    scene = tiny_scene(tmp_path / "tiny.toml", {**FARM_SCENE, "simulation": {"frame_end": 4},
+                                                "trigger": {"frame": 2}})
     out = tmp_path / "batch"
     run = subprocess.run([*collapse_command(), "farm", "batch", str(scene), "--seeds", "1,2",
                           "--workers", "2", "--chunk-size", "4", "--threads", "1",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -28,15 +25,6 @@ def small_building():
 @pytest.fixture(scope="module")
 def small_shards(small_building):
     return fracture_building(small_building, FractureSpec(cell_count=250, seed=3))
-
-
-def test_core_imports_without_bpy():
-    code = ("import sys; sys.modules['bpy'] = None\n"
-            "import collapse_addon.core.building, collapse_addon.core.fracture, collapse_addon.core.seeds\n"
-            "import collapse_addon.core.materials, collapse_addon.core.shards, collapse_addon.core.voronoi\n"
-            "print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "ok"
 
 
 def test_shards_conserve_each_elements_volume(small_building, small_shards):

@@ -24,10 +24,6 @@ from headless.bench.shot import PROCESS_GROUPS
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
-class StageUnavailable(RuntimeError):
-    """A Collapse stage whose code has not landed (reported, never faked)."""
-
-
 def _collapse_stage(stage: str, shot: dict, state: dict, out_dir: Path) -> None:
     """One Collapse stage inside a child process, through ``collapse_addon.api``.
 
@@ -55,10 +51,6 @@ def _collapse_stage(stage: str, shot: dict, state: dict, out_dir: Path) -> None:
         from collapse_addon.core.settings import load_scene
 
         settings = state["settings"] = load_scene(out_dir / "scene.toml")
-    try:
-        from collapse_addon.blender import simulation  # noqa: F401  (the bpy side must exist)
-    except ImportError as exc:
-        raise StageUnavailable(f"collapse_addon.blender.simulation is missing ({exc})") from None
     import bpy
 
     if stage == "assembly":
@@ -117,11 +109,7 @@ def child_main(route: str, stages: list[str], shot_path: str, blend_in: str, ble
         for stage in stages:
             reset_peak_rss()
             w0, c0 = time.perf_counter(), time.process_time()
-            try:
-                _collapse_stage(stage, shot, state, out_dir)
-            except StageUnavailable as exc:
-                results.append({"stage": stage, "unavailable": str(exc)})
-                break
+            _collapse_stage(stage, shot, state, out_dir)
             r = {"stage": stage, "work_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0,
                  "peak_rss_bytes": peak_rss_bytes(), "load_s": state.pop("load_s", 0.0),
                  "save_s": state.pop("save_s", 0.0)}
@@ -196,7 +184,7 @@ def run_route(route: str, shot: dict, work: Path, timeout: float | None) -> dict
         processes.append({k: v for k, v in proc.items() if k != "results"})
         for r in proc["results"]:
             stages[r["stage"]] = r
-        if proc.get("error") or any("unavailable" in r for r in proc["results"]):
+        if proc.get("error"):
             break
         if keeps_file:
             blend_in = blend_out
