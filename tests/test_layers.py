@@ -105,3 +105,11 @@ def test_no_new_layer_violations():
 @pytest.mark.xfail(strict=True, reason="known violations remain: " + "; ".join(sorted(KNOWN_VIOLATIONS)))
 def test_front_ends_reach_blender_only_through_the_api():
     assert layer_violations() == []
+
+
+def test_the_extension_never_imports_the_front_ends():
+    """``collapse_addon`` ships alone as the Blender extension: it cannot need ``headless``."""
+    found = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+             for path in sorted((ROOT / "collapse_addon").rglob("*.py"))
+             for line, module in imported_modules(path) if module.split(".")[0] == "headless"]
+    assert found == []
