@@ -24,7 +24,9 @@ from ..core.errors import SpecError
 from ..core.materials import MATERIALS
 from ..core.seeds import MAX_CELLS, PATTERNS, FractureSpec
 
-# Blender stores int properties as 32-bit signed integers.
+# Blender stores int properties as 32-bit signed integers: IntProperty(max=2**40) fails to
+# register and assigning 2**31 raises, so the panel's seed stops here while the core takes up to
+# 2**63 - 1; loading such a scene into the panel is refused with a SpecError (CLI-only seeds).
 INT32_MAX = 2**31 - 1
 
 

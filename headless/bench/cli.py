@@ -60,8 +60,9 @@ def run_bench(scene: Path, sizes: list[int], manual_sizes: list[int], out: Path,
                 for p in r["processes"]:
                     if p.get("error"):
                         log(f"[bench]   {route} {'/'.join(p['stages'])} failed: {p['error'][-400:]}")
-    missing = sorted({f"{r['route']} {s}: {v['unavailable']}" for r in runs
-                      for s, v in r["stages"].items() if "unavailable" in v})
+    # Stage groups that failed (their stages are missing from the table; the logs say why).
+    missing = sorted({f"{r['route']} {r['cells']} shards {'/'.join(p['stages'])}: failed, see {p['log']}"
+                      for r in runs for p in r["processes"] if p.get("error")})
     summary = summarize(runs, sizes, frame_count)
     data = {"schema": SCHEMA, "scene": str(scene), "scene_hash": first["scene_hash"], "seed": first["seed"],
             "frames": frame_count, "render": first["render"], "sizes": sizes, "manual_sizes": manual_sizes,
