@@ -118,6 +118,7 @@ def test_rerun_skips_finished_frames_and_says_so(shot):
     assert frame_hashes(shot["root"] / "frames") == shot["hashes"]
 
 
+@pytest.mark.slow
 def test_chunked_renders_equal_a_single_render(shot, tmp_path):
     out = copy_shot(shot, tmp_path)
     for chunk in ("1/3", "2/3", "3/3"):
@@ -259,6 +260,7 @@ def test_render_settings_apply_at_render_time_multilayer_exr(shot, tmp_path, tin
     assert all(p.read_bytes()[:4] == b"\x76\x2f\x31\x01" for p in frames)  # OpenEXR magic
 
 
+@pytest.mark.slow
 def test_cycles_frames_are_byte_identical_across_threads_and_chunks(shot, tmp_path, tiny_scene):
     """Cycles stamps render times into PNGs; the CLI drops them, so hashes compare pixels."""
     (tmp_path / "cycles").mkdir()

@@ -26,6 +26,8 @@ from headless.farm.frames import format_frames
 from headless.farm.openjd import openjd_template, write_openjd_template
 from headless.farm.verify import check_frames
 
+pytestmark = pytest.mark.slow  # whole Blender processes per chunk: 15-30 s a test
+
 # The shared tiny shot (conftest: 12 frames of 64x36 Workbench; each chunk is a whole Blender
 # process, kept small), without the finalize outputs.
 FARM_SCENE = {"output": {"preview": False, "contact_sheet": False}}
