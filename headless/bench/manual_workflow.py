@@ -499,7 +499,8 @@ def stage_finalize(bpy, shot: dict, actions: Actions, out_dir: Path) -> None:
     for f in frames[1:]:
         strip.elements.append(f.name)
     scene.frame_start, scene.frame_end = 1, len(frames)
-    scene.render.image_settings.media_type = "VIDEO"
+    if hasattr(scene.render.image_settings, "media_type"):  # Blender 5.0+; 4.2-4.5 have none
+        scene.render.image_settings.media_type = "VIDEO"
     scene.render.image_settings.file_format = "FFMPEG"
     scene.render.ffmpeg.format = "MPEG4"
     scene.render.ffmpeg.codec = "H264"
