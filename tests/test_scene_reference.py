@@ -115,3 +115,22 @@ def test_validators_refuse_what_the_declared_ranges_exclude(section):
                 cls(**{f.name: value, **extra})
             assert err.value.field == f.name, (f.name, value, str(err.value))
     cls()  # the defaults are inside every range
+
+
+@pytest.mark.parametrize("section", SPECS)
+def test_panel_ranges_lie_inside_what_the_validators_accept(section):
+    """The panel's limits (``ui/fields.py``, still a copy) never offer a value the core refuses."""
+    from collapse_addon.core.field_meta import in_range
+    from collapse_addon.ui.fields import field_table
+
+    cls = SPECS[section]
+    panel = field_table(cls)
+    checked = 0
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("range") is None or f.name not in panel:
+            continue
+        for end in panel[f.name]["range"]:
+            if end is not None:
+                assert in_range(end, f.metadata), (f.name, panel[f.name]["range"], f.metadata["range"])
+                checked += 1
+    assert checked
