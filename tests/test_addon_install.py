@@ -112,6 +112,7 @@ print("RESULT " + json.dumps(result))
 """
 
 
+@pytest.mark.slow
 def test_blender_installs_the_zip_and_runs_it_with_only_bpy_and_numpy(built_zip, tmp_path):
     _, path = built_zip
     # A site folder with only what Blender itself ships: bpy and numpy.

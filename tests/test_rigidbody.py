@@ -106,6 +106,7 @@ def test_building_stands_still_awake_for_two_seconds(clean_scene, small):
     assert report["glue_broken_fraction"][-1] == 0.0
 
 
+@pytest.mark.slow
 def test_default_building_falls_after_ground_storey_demolition(clean_scene):
     # the default shot: default building and fracture, demolition at frame 24, frames 1-120
     # (4 s after the trigger). The drop is sensitive to small changes (52-73 % seen while tuning).
