@@ -24,8 +24,9 @@ import bpy
 
 from ..core.errors import CollapseError
 from ..core.settings import RenderSettings
+from . import compat
 
-ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
+ENGINE_IDS = {name: compat.engine_id(name) for name in ("WORKBENCH", "CYCLES", "EEVEE")}
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
 TMP_PREFIX = ".tmp-"
@@ -130,13 +131,13 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
         r.threads = threads
     im = r.image_settings
     if render.file_format == "PNG":
-        im.media_type = "IMAGE"
+        compat.set_media_type(im, "IMAGE")
         im.file_format = "PNG"
         im.color_mode = "RGBA" if render.film_transparent else "RGB"
         im.color_depth = "8"
         im.compression = 15
     else:
-        im.media_type = "MULTI_LAYER_IMAGE"
+        compat.set_media_type(im, "MULTI_LAYER_IMAGE")
         im.file_format = "OPEN_EXR_MULTILAYER"
         im.color_depth = "16"
         im.exr_codec = "ZIP"
@@ -494,8 +495,8 @@ def _sequence_scene(frame_files: list[Path], size: tuple[int, int], fps: int):
     """A temporary scene whose sequencer plays ``frame_files`` (PNG or multilayer EXR) at ``size``."""
     scene = bpy.data.scenes.new("Collapse Sequence")
     editor = scene.sequence_editor_create()
-    strip = editor.strips.new_image(name="frames", filepath=str(frame_files[0]), channel=1,
-                                    frame_start=1)
+    strip = compat.sequencer_strips(editor).new_image(
+        name="frames", filepath=str(frame_files[0]), channel=1, frame_start=1)
     for path in frame_files[1:]:
         strip.elements.append(Path(path).name)
     scene.frame_start, scene.frame_end = 1, len(frame_files)
@@ -526,7 +527,7 @@ def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
     try:
         r = scene.render
         im = r.image_settings
-        im.media_type = "VIDEO"
+        compat.set_media_type(im, "VIDEO")
         im.file_format = "FFMPEG"
         ff = r.ffmpeg
         ff.format = "MPEG4"
@@ -552,7 +553,7 @@ def png_proxies(frame_files: list[Path], out_dir: Path, size: tuple[int, int]) -
     scene = _sequence_scene(frame_files, size, 24)
     try:
         im = scene.render.image_settings
-        im.media_type = "IMAGE"
+        compat.set_media_type(im, "IMAGE")
         im.file_format = "PNG"
         im.color_mode = "RGB"
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -562,6 +562,8 @@ def scene_hash(path: str | Path) -> str:
 
 
 def _toml_value(value) -> str:
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+        value = value.tolist()  # NumPy scalar/array -> Python (NumPy 2's repr is np.float64(...))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -571,7 +573,7 @@ def _toml_value(value) -> str:
             return "nan"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
