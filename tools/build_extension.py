@@ -174,6 +174,11 @@ def stage(blender_platform: str, wheels: list[Path], work: Path, source: Path = 
     return staged
 
 
+def zip_name(manifest: dict, blender_platform: str) -> str:
+    """``collapse-0.1.0-linux-x64.zip``: the extension id, its version and the platform."""
+    return f"{manifest['id']}-{manifest['version']}-{blender_platform}.zip"
+
+
 def build(platforms: list[str], output: Path = DEFAULT_OUTPUT, cache: Path = DEFAULT_CACHE,
           source: Path = SOURCE, log=print) -> list[Path]:
     """Build one extension zip per platform into ``output``; returns their paths."""
@@ -195,7 +200,9 @@ def build(platforms: list[str], output: Path = DEFAULT_OUTPUT, cache: Path = DEF
             if result.returncode != 0 or len(built) != 1:
                 raise BuildError(f"Blender's extension builder failed for {blender_platform}:\n"
                                  f"{result.stdout}{result.stderr}")
-            target = output / built[0].name
+            # Blender names it collapse-<version>-linux_x64.zip; the docs use the manifest's
+            # platform names: collapse-<version>-linux-x64.zip.
+            target = output / zip_name(manifest, blender_platform)
             os.replace(built[0], target)  # whole file or nothing in dist/
         size = target.stat().st_size / 1e6
         log(f"{blender_platform}: {target} ({size:.1f} MB, wheels: "
