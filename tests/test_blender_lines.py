@@ -228,3 +228,35 @@ def test_demo_shot_matches_the_reference_blender(tmp_path):
     assert result["report"] == []
     assert result["shards"][0] == result["shards"][1]
     assert result["worst_pixel_step"] <= 1
+
+
+def test_a_long_cycles_frame_prints_blenders_own_progress_at_a_low_rate(clean_scene, tmp_path,
+                                                                        monkeypatch):
+    import time
+
+    import bpy
+
+    from collapse_addon.blender import render
+    from collapse_addon.core.settings import RenderSettings
+
+    scene = clean_scene
+    cube = bpy.data.objects.new("cube", bpy.data.meshes.new("cube"))
+    cube.data.from_pydata([(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], [],
+                          [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4),
+                           (1, 5, 7, 3)])
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    camera.location, camera.rotation_euler = (5, -5, 4), (1.1, 0, 0.8)
+    for ob in (cube, camera):
+        scene.collection.objects.link(ob)
+    scene.camera = camera
+    settings = RenderSettings(engine="CYCLES", device="CPU", samples=256, resolution=(96, 64))
+    render.configure_render(scene, settings, fps=24, threads=1)
+    monkeypatch.setattr(render, "PROGRESS_SECONDS", 0.25)
+    lines = []
+    start = time.perf_counter()
+    records, _ = render.render_frames(scene, [1], tmp_path / "frames", settings, log=lines.append)
+    seconds = time.perf_counter() - start
+    progress = [ln for ln in lines if ln.startswith("Fra:1 ") and "Sample" in ln]
+    assert len(records) == 1 and progress, lines
+    assert len(progress) <= seconds / 0.25 + 1  # steady and low: one line per period at most
+    assert all("\n" not in ln for ln in progress)

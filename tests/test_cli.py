@@ -140,6 +140,7 @@ def test_rerun_skips_finished_frames_and_says_so(shot):
     assert result.returncode == 0, result.stderr
     assert f"Skipping {FRAMES} finished frame(s)" in result.stdout
     assert "Fra:" not in result.stdout
+    assert "frames/min" not in result.stdout  # no "0.0 frames/min" when nothing was rendered
     assert frame_hashes(shot["root"] / "frames") == shot["hashes"]
 
 

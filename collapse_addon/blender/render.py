@@ -30,6 +30,9 @@ ENGINE_IDS = {name: compat.engine_id(name) for name in ("WORKBENCH", "CYCLES", "
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
 TMP_PREFIX = ".tmp-"
+#: Inside a long frame, Blender's own progress (Cycles: ``Sample 12/128``, time remaining) is
+#: logged at most this often; frames shorter than this print none of it.
+PROGRESS_SECONDS = 10.0
 
 
 class RenderDeviceError(CollapseError, RuntimeError):
@@ -289,7 +292,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     tmp_dir = temp_dir_for(frames_dir)
     tmp_dir.mkdir(exist_ok=True)
     records: list[FrameRecord] = []
-    state = {"start": 0.0, "frame": None, "index": 0}
+    state = {"start": 0.0, "frame": None, "index": 0, "said": 0.0}
     first = scene.frame_start if first_frame is None else first_frame
     passes = render_passes(todo, first, render.engine in ("WORKBENCH", "EEVEE"))
     warm_ups = {w for *_, w in passes if w is not None}
@@ -304,6 +307,15 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
         state["index"] += 1
         log(f"Fra:{sc.frame_current} Mem:{peak_memory_mb():.1f}M | Rendering frame "
             f"{state['index']}/{len(todo)}")
+
+    def on_stats(stats, *_):
+        # Blender's status text for the frame being rendered (Cycles: samples done, time left).
+        now = time.perf_counter()
+        if (state["frame"] is None or state["frame"] in warm_ups or not isinstance(stats, str)
+                or now - max(state["start"], state["said"]) < PROGRESS_SECONDS):
+            return
+        state["said"] = now
+        log(f"Fra:{state['frame']} {' '.join(stats.split())}")
 
     def on_write(sc, *_):
         frame = sc.frame_current
@@ -329,6 +341,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     saved = (scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath)
     bpy.app.handlers.render_pre.append(on_pre)
     bpy.app.handlers.render_write.append(on_write)
+    bpy.app.handlers.render_stats.append(on_stats)
     try:
         scene.render.filepath = str(tmp_dir / ("#" * render.padding))
         for start, end, step, _warm_up in passes:
@@ -347,6 +360,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     finally:
         bpy.app.handlers.render_pre.remove(on_pre)
         bpy.app.handlers.render_write.remove(on_write)
+        bpy.app.handlers.render_stats.remove(on_stats)
         scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath = saved
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return records, done
