@@ -195,23 +195,26 @@ def _numbers_close(a, b, path="report"):
 
 
 def compare_shots(here: Path, reference: Path) -> dict:
-    """Shards, report and frames of two renders of one shot: differences and the largest pixel step."""
+    """Report, shards and frames of two renders of one shot (wall-clock times left out)."""
     import numpy as np
     from PIL import Image
 
-    manifests = [json.loads((p / "manifest.json").read_text()) for p in (here, reference)]
     reports = [json.loads((p / "report.json").read_text()) for p in (here, reference)]
+    for report in reports:
+        report.pop("wall_clock_s", None)
     frames = [sorted((p / "frames").glob("*.png")) for p in (here, reference)]
     assert frames[0] and [f.name for f in frames[0]] == [f.name for f in frames[1]]
-    worst = 0
+    worst, off_by_more_than_1 = 0, 0.0
     for a, b in zip(*frames, strict=True):
-        pa = np.asarray(Image.open(a).convert("RGB"), np.int16)
-        pb = np.asarray(Image.open(b).convert("RGB"), np.int16)
-        worst = max(worst, int(np.abs(pa - pb).max()))
+        step = np.abs(np.asarray(Image.open(a).convert("RGB"), np.int16)
+                      - np.asarray(Image.open(b).convert("RGB"), np.int16)).max(axis=2)
+        worst = max(worst, int(step.max()))
+        off_by_more_than_1 = max(off_by_more_than_1, float((step > 1).mean()))
     return {"report": _numbers_close(reports[0], reports[1]),
-            "shards": [m.get("build", {}).get("shards", m.get("shards")) for m in manifests],
-            "frames": len(frames[0]), "worst_pixel_step": worst,
-            "blender": [m["blender"]["version"] for m in manifests]}
+            "shards": [r["shards"] for r in reports], "frames": len(frames[0]),
+            "worst_pixel_step": worst, "pixels_off_by_more_than_1": off_by_more_than_1,
+            "blender": [json.loads((p / "manifest.json").read_text())["blender"]["version"]
+                        for p in (here, reference)]}
 
 
 @pytest.mark.skipif(not os.environ.get("COLLAPSE_REFERENCE_SHOT"),
@@ -225,9 +228,10 @@ def test_demo_shot_matches_the_reference_blender(tmp_path):
     here = tmp_path / "demo" / reference.name
     result = compare_shots(here, reference)
     print("demo shot vs reference:", json.dumps(result))
-    assert result["report"] == []
-    assert result["shards"][0] == result["shards"][1]
-    assert result["worst_pixel_step"] <= 1
+    assert result["report"] == [] and result["shards"][0] == result["shards"][1]
+    # Workbench's anti-aliasing differs in the last bit between Blender lines: measured 4.5 and
+    # 5.0 against 5.3: at most 2/255, on at most 0.008 % of the pixels of a frame (1 in 12800).
+    assert result["worst_pixel_step"] <= 2 and result["pixels_off_by_more_than_1"] < 5e-4
 
 
 def test_a_long_cycles_frame_prints_blenders_own_progress_at_a_low_rate(clean_scene, tmp_path,
