@@ -497,7 +497,9 @@ def stage_finalize(bpy, shot: dict, actions: Actions, out_dir: Path) -> None:
     scene.render.resolution_percentage = 100
     scene.render.fps = shot["simulation"]["fps"]
     editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    from collapse_addon.blender.compat import sequencer_strips
+
+    strips = sequencer_strips(editor)
     strip = strips.new_image("frames", str(frames[0]), channel=1, frame_start=1)
     for f in frames[1:]:
         strip.elements.append(f.name)

@@ -562,7 +562,7 @@ def scene_hash(path: str | Path) -> str:
 
 
 def _toml_value(value) -> str:
-    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+    if type(value).__module__ == "numpy":
         value = value.tolist()  # NumPy scalar/array -> Python (NumPy 2's repr is np.float64(...))
     if isinstance(value, bool):
         return "true" if value else "false"
