@@ -134,13 +134,16 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def test_extension_installs_with_blenders_installer_and_every_operator_runs(tmp_path):
+def test_extension_validates_installs_with_blenders_installer_and_every_operator_runs(tmp_path):
     build = build_module()
     platform = build.current_platform()
     if platform not in build.read_manifest()["platforms"]:
         pytest.skip(f"no wheels pinned for {platform}")
     (zip_path,) = build.build([platform], output=tmp_path / "dist", log=lambda _line: None)
     assert zip_path.name == f"collapse-{build.read_manifest()['version']}-{platform}.zip"
+    validate = subprocess.run([sys.executable, str(build.blender_builder()), "validate",
+                               str(zip_path)], capture_output=True, text=True, timeout=120)
+    assert validate.returncode == 0 and "Success" in validate.stdout, validate.stdout + validate.stderr
     with zipfile.ZipFile(zip_path) as zf:
         wheels = [n for n in zf.namelist() if n.startswith("wheels/")]
     for python in PYTHONS:
