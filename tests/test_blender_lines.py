@@ -13,6 +13,7 @@ and alone on the other Python line (4.5 LTS, Python 3.11). It checks, on the Ble
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
@@ -207,15 +208,18 @@ def compare_shots(here: Path, reference: Path) -> dict:
         report.pop("wall_clock_s", None)
     frames = [sorted((p / "frames").glob("*.png")) for p in (here, reference)]
     assert frames[0] and [f.name for f in frames[0]] == [f.name for f in frames[1]]
-    worst, off_by_more_than_1 = 0, 0.0
+    worst, off_by_more_than_1, mean = 0, 0.0, 0.0
     for a, b in zip(*frames, strict=True):
-        step = np.abs(np.asarray(Image.open(a).convert("RGB"), np.int16)
-                      - np.asarray(Image.open(b).convert("RGB"), np.int16)).max(axis=2)
+        diff = np.abs(np.asarray(Image.open(a).convert("RGB"), np.int16)
+                      - np.asarray(Image.open(b).convert("RGB"), np.int16))
+        step = diff.max(axis=2)
         worst = max(worst, int(step.max()))
         off_by_more_than_1 = max(off_by_more_than_1, float((step > 1).mean()))
+        mean = max(mean, float(diff.mean()))
     return {"report": _numbers_close(reports[0], reports[1]),
             "shards": [r["shards"] for r in reports], "frames": len(frames[0]),
             "worst_pixel_step": worst, "pixels_off_by_more_than_1": off_by_more_than_1,
+            "mean_pixel_step": mean,
             "blender": [json.loads((p / "manifest.json").read_text())["blender"]["version"]
                         for p in (here, reference)]}
 
@@ -232,9 +236,14 @@ def test_demo_shot_matches_the_reference_blender(tmp_path):
     result = compare_shots(here, reference)
     print("demo shot vs reference:", json.dumps(result))
     assert result["report"] == [] and result["shards"][0] == result["shards"][1]
-    # Workbench's anti-aliasing differs in the last bit between Blender lines: measured 4.5 and
-    # 5.0 against 5.3: at most 2/255, on at most 0.008 % of the pixels of a frame (1 in 12800).
-    assert result["worst_pixel_step"] <= 2 and result["pixels_off_by_more_than_1"] < 5e-4
+    if tuple(int(v) for v in importlib.metadata.version("bpy").split(".")[:2]) >= (4, 5):
+        # Workbench's anti-aliasing differs in the last bit between Blender lines: measured 4.5
+        # and 5.0 against 5.3: at most 2/255, on at most 0.008 % of the pixels of a frame.
+        assert result["worst_pixel_step"] <= 2 and result["pixels_off_by_more_than_1"] < 5e-4
+    else:
+        # 4.2 draws every pixel about 0.6/255 darker (measured: mean 0.69/255, at most 6/255);
+        # the shards and their motion are the same.
+        assert result["worst_pixel_step"] <= 8 and result["mean_pixel_step"] < 1.0
 
 
 def test_a_long_cycles_frame_prints_blenders_own_progress_at_a_low_rate(clean_scene, tmp_path,
