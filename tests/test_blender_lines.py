@@ -1,7 +1,7 @@
-"""Collapse on every Blender line this venv can be (``./dev --blender 4.5 test tests/test_blender_lines.py``).
+"""Collapse on the Blender line of this venv (``./dev --blender 4.2 test tests/test_blender_lines.py``).
 
 ``./dev test`` runs this file twice: in the whole suite on the default Blender (5.3, Python 3.13)
-and alone on the other Python line (4.5 LTS, Python 3.11). It checks, on the Blender it runs on:
+and alone on the oldest supported LTS (4.2, Python 3.11). It checks, on the Blender it runs on:
 
 - the extension zip built by ``tools/build_extension.py`` carries wheels for CPython 3.11 and 3.13,
   and Blender's own installer (run in a Python that sees only bpy and numpy, like a real Blender)
