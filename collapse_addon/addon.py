@@ -11,6 +11,9 @@ CLASSES = [*properties.CLASSES, *operators.CLASSES, *panels.CLASSES]
 
 def register() -> None:
     """Register every class, then attach the settings to Scene and Object."""
+    from .blender import compat
+
+    compat.check_supported()  # a Blender older than 4.2: one clear message, nothing registered
     registered = []
     try:
         for cls in CLASSES:

@@ -181,9 +181,8 @@ def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int
     (records, skipped), seconds = task.run("render", api.render_stage, task.settings, task.paths,
                                            frames, threads=threads, log=task.log)
     rendered = len(records)
-    rate = rendered / seconds * 60 if seconds > 0 and rendered else 0.0
-    task.log(f"Rendered {rendered} frame(s), skipped {len(skipped)} finished; "
-             f"{rate:.1f} frames/min")
+    rate = f"; {rendered / seconds * 60:.1f} frames/min" if seconds > 0 and rendered else ""
+    task.log(f"Rendered {rendered} frame(s), skipped {len(skipped)} finished{rate}")
     _record_stage(task.paths, f"render{'-' + chunk.replace('/', 'of') if chunk else ''}", seconds,
                   {"frames": len(frames), "rendered": rendered, "skipped": len(skipped)})
     return records, skipped, seconds

@@ -45,6 +45,18 @@ def test_manifest_lists_wheels_for_every_platform_and_never_numpy():
         assert ("multivoro" in names) == (platform != "windows-x64")
 
 
+def only_bpy_and_numpy(site: Path) -> Path:
+    """A site folder with only what Blender itself ships: bpy and numpy (links to this venv's)."""
+    site.mkdir()
+    for name in ("bpy", "numpy"):
+        location = Path(next(iter(importlib.util.find_spec(name).submodule_search_locations)))
+        os.symlink(location, site / name)
+        libs = location.parent / f"{name}.libs"
+        if libs.exists():
+            os.symlink(libs, site / libs.name)
+    return site
+
+
 @pytest.fixture(scope="module")
 def built_zip(tmp_path_factory):
     build = build_module()
@@ -115,15 +127,7 @@ print("RESULT " + json.dumps(result))
 @pytest.mark.slow
 def test_blender_installs_the_zip_and_runs_it_with_only_bpy_and_numpy(built_zip, tmp_path):
     _, path = built_zip
-    # A site folder with only what Blender itself ships: bpy and numpy.
-    site = tmp_path / "site"
-    site.mkdir()
-    for name in ("bpy", "numpy"):
-        location = Path(next(iter(importlib.util.find_spec(name).submodule_search_locations)))
-        os.symlink(location, site / name)
-        libs = location.parent / f"{name}.libs"
-        if libs.exists():
-            os.symlink(libs, site / libs.name)
+    site = only_bpy_and_numpy(tmp_path / "site")
     repo = tmp_path / "repo"
     user_extensions = tmp_path / "user_extensions"
     script = tmp_path / "install.py"

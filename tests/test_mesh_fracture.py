@@ -493,7 +493,7 @@ def test_cityjson_houses_are_recentred_closed_solids():
 def test_obj_round_trip(tmp_path):
     vertices, faces = l_block_mesh()
     path = tmp_path / "l.obj"
-    lines = [f"v {x!r} {y!r} {z!r}" for x, y, z in vertices]
+    lines = [f"v {float(x)!r} {float(y)!r} {float(z)!r}" for x, y, z in vertices]
     lines += ["f " + " ".join(f"{i + 1}/1/1" for i in f) for f in faces]
     path.write_text("o L\n" + "\n".join(lines) + "\n")
     v, f = load_obj(path)

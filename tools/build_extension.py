@@ -2,6 +2,7 @@
 
 Usage (from the repository root)::
 
+    ./dev extension                                                 # all platforms -> dist/
     .venv/bin/python tools/build_extension.py                       # all platforms -> dist/
     .venv/bin/python tools/build_extension.py --platform linux-x64  # one platform
     .venv/bin/python tools/build_extension.py --platform current    # this machine's platform
@@ -10,8 +11,10 @@ Steps:
 1. Read ``collapse_addon/blender_manifest.toml``; its ``wheels`` list pins the exact wheel files
    (scipy, manifold3d, multivoro; never numpy, which Blender ships).
 2. Make sure each pinned wheel is in the cache (``build/extension/wheels`` unless ``--wheel-cache``),
-   fetching missing ones with ``pip download --only-binary=:all: --no-deps --python-version 3.11
-   --platform ...``. The add-on folder itself is never written to.
+   fetching missing ones with ``pip download --only-binary=:all: --no-deps --python-version X.Y
+   --abi ... --platform ...`` (the Python and ABI read from each wheel's name: cp311 wheels for
+   Blender 4.2 to 5.0, cp313 or cp312-abi3 for 5.1+; Blender installs the ones its Python takes).
+   The add-on folder itself is never written to.
 3. Stage a copy of ``collapse_addon`` with the platform's wheels and a manifest listing only that
    platform, then run Blender's own extension builder (the ``blender --command extension build``
    script, ``bl_pkg/cli/blender_ext.py``, which ships inside the ``bpy`` wheel and validates the
@@ -80,6 +83,15 @@ def wheel_platform(wheel_name: str) -> str | None:
     raise BuildError(f"wheel {wheel_name}: platform tag {tag!r} matches none of {list(PIP_PLATFORMS)}")
 
 
+def wheel_python(wheel_name: str) -> tuple[str, str]:
+    """(Python version, ABI tag) a wheel is built for: ``cp313-cp313`` -> ("3.13", "cp313")."""
+    python_tag, abi = Path(wheel_name).stem.split("-")[-3:-1]
+    digits = python_tag.split(".")[0].removeprefix("cp").removeprefix("py")
+    if not digits.isdigit():
+        raise BuildError(f"wheel {wheel_name}: cannot read its Python tag {python_tag!r}")
+    return f"{digits[0]}.{digits[1:]}" if len(digits) > 1 else digits, abi
+
+
 def wheels_for(manifest: dict, blender_platform: str) -> list[str]:
     """File names of the pinned wheels that ``blender_platform`` needs."""
     names = [Path(w).name for w in manifest.get("wheels", [])]
@@ -94,10 +106,11 @@ def fetch_wheels(names: list[str], blender_platform: str, cache: Path) -> list[P
         path = cache / name
         if not path.exists():
             dist, version = name.split("-")[:2]
+            python, abi = wheel_python(name)
             with tempfile.TemporaryDirectory(dir=cache) as tmp:
                 cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-                       "--no-deps", "--python-version", "3.11", "--implementation", "cp",
-                       "--abi", "cp311", "--dest", tmp, f"{dist}=={version}"]
+                       "--no-deps", "--python-version", python, "--implementation", "cp",
+                       "--abi", abi, "--dest", tmp, f"{dist}=={version}"]
                 if wheel_platform(name) is not None:
                     for tag in PIP_PLATFORMS[blender_platform]:
                         cmd += ["--platform", tag]
@@ -161,6 +174,11 @@ def stage(blender_platform: str, wheels: list[Path], work: Path, source: Path = 
     return staged
 
 
+def zip_name(manifest: dict, blender_platform: str) -> str:
+    """``collapse-0.1.0-linux-x64.zip``: the extension id, its version and the platform."""
+    return f"{manifest['id']}-{manifest['version']}-{blender_platform}.zip"
+
+
 def build(platforms: list[str], output: Path = DEFAULT_OUTPUT, cache: Path = DEFAULT_CACHE,
           source: Path = SOURCE, log=print) -> list[Path]:
     """Build one extension zip per platform into ``output``; returns their paths."""
@@ -182,7 +200,9 @@ def build(platforms: list[str], output: Path = DEFAULT_OUTPUT, cache: Path = DEF
             if result.returncode != 0 or len(built) != 1:
                 raise BuildError(f"Blender's extension builder failed for {blender_platform}:\n"
                                  f"{result.stdout}{result.stderr}")
-            target = output / built[0].name
+            # Blender names it collapse-<version>-linux_x64.zip; the docs use the manifest's
+            # platform names: collapse-<version>-linux-x64.zip.
+            target = output / zip_name(manifest, blender_platform)
             os.replace(built[0], target)  # whole file or nothing in dist/
         size = target.stat().st_size / 1e6
         log(f"{blender_platform}: {target} ({size:.1f} MB, wheels: "

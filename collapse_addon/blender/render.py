@@ -24,11 +24,15 @@ import bpy
 
 from ..core.errors import CollapseError
 from ..core.settings import RenderSettings
+from . import compat
 
-ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
+ENGINE_IDS = {name: compat.engine_id(name) for name in ("WORKBENCH", "CYCLES", "EEVEE")}
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
 TMP_PREFIX = ".tmp-"
+#: Inside a long frame, Blender's own progress (Cycles: ``Sample 12/128``, time remaining) is
+#: logged at most this often; frames shorter than this print none of it.
+PROGRESS_SECONDS = 10.0
 
 
 class RenderDeviceError(CollapseError, RuntimeError):
@@ -130,13 +134,13 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
         r.threads = threads
     im = r.image_settings
     if render.file_format == "PNG":
-        im.media_type = "IMAGE"
+        compat.set_media_type(im, "IMAGE")
         im.file_format = "PNG"
         im.color_mode = "RGBA" if render.film_transparent else "RGB"
         im.color_depth = "8"
         im.compression = 15
     else:
-        im.media_type = "MULTI_LAYER_IMAGE"
+        compat.set_media_type(im, "MULTI_LAYER_IMAGE")
         im.file_format = "OPEN_EXR_MULTILAYER"
         im.color_depth = "16"
         im.exr_codec = "ZIP"
@@ -288,7 +292,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     tmp_dir = temp_dir_for(frames_dir)
     tmp_dir.mkdir(exist_ok=True)
     records: list[FrameRecord] = []
-    state = {"start": 0.0, "frame": None, "index": 0}
+    state = {"start": 0.0, "frame": None, "index": 0, "said": 0.0}
     first = scene.frame_start if first_frame is None else first_frame
     passes = render_passes(todo, first, render.engine in ("WORKBENCH", "EEVEE"))
     warm_ups = {w for *_, w in passes if w is not None}
@@ -303,6 +307,15 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
         state["index"] += 1
         log(f"Fra:{sc.frame_current} Mem:{peak_memory_mb():.1f}M | Rendering frame "
             f"{state['index']}/{len(todo)}")
+
+    def on_stats(stats, *_):
+        # Blender's status text for the frame being rendered (Cycles: samples done, time left).
+        now = time.perf_counter()
+        if (state["frame"] is None or state["frame"] in warm_ups or not isinstance(stats, str)
+                or now - max(state["start"], state["said"]) < PROGRESS_SECONDS):
+            return
+        state["said"] = now
+        log(f"Fra:{state['frame']} {' '.join(stats.split())}")
 
     def on_write(sc, *_):
         frame = sc.frame_current
@@ -328,6 +341,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     saved = (scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath)
     bpy.app.handlers.render_pre.append(on_pre)
     bpy.app.handlers.render_write.append(on_write)
+    bpy.app.handlers.render_stats.append(on_stats)
     try:
         scene.render.filepath = str(tmp_dir / ("#" * render.padding))
         for start, end, step, _warm_up in passes:
@@ -346,6 +360,7 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     finally:
         bpy.app.handlers.render_pre.remove(on_pre)
         bpy.app.handlers.render_write.remove(on_write)
+        bpy.app.handlers.render_stats.remove(on_stats)
         scene.frame_start, scene.frame_end, scene.frame_step, scene.render.filepath = saved
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return records, done
@@ -494,8 +509,8 @@ def _sequence_scene(frame_files: list[Path], size: tuple[int, int], fps: int):
     """A temporary scene whose sequencer plays ``frame_files`` (PNG or multilayer EXR) at ``size``."""
     scene = bpy.data.scenes.new("Collapse Sequence")
     editor = scene.sequence_editor_create()
-    strip = editor.strips.new_image(name="frames", filepath=str(frame_files[0]), channel=1,
-                                    frame_start=1)
+    strip = compat.sequencer_strips(editor).new_image(
+        name="frames", filepath=str(frame_files[0]), channel=1, frame_start=1)
     for path in frame_files[1:]:
         strip.elements.append(Path(path).name)
     scene.frame_start, scene.frame_end = 1, len(frame_files)
@@ -526,7 +541,7 @@ def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
     try:
         r = scene.render
         im = r.image_settings
-        im.media_type = "VIDEO"
+        compat.set_media_type(im, "VIDEO")
         im.file_format = "FFMPEG"
         ff = r.ffmpeg
         ff.format = "MPEG4"
@@ -552,7 +567,7 @@ def png_proxies(frame_files: list[Path], out_dir: Path, size: tuple[int, int]) -
     scene = _sequence_scene(frame_files, size, 24)
     try:
         im = scene.render.image_settings
-        im.media_type = "IMAGE"
+        compat.set_media_type(im, "IMAGE")
         im.file_format = "PNG"
         im.color_mode = "RGB"
         out_dir.mkdir(parents=True, exist_ok=True)

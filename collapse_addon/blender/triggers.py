@@ -10,6 +10,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from . import compat
+
 
 def _bind_action(obj, name: str):
     """A new action assigned to ``obj``; its slot is made by the first F-curve.
@@ -18,13 +20,13 @@ def _bind_action(obj, name: str):
     ``fcurve_ensure_for_datablock`` create the slot does not.)
     """
     action = bpy.data.actions.new(name)
-    obj.animation_data_create().action = action
+    compat.assign_action(obj, action)
     return action
 
 
 def _set_curve(action, obj, data_path: str, index: int, frames, values, linear: bool = True) -> None:
     """Write all keys of one F-curve at once (``foreach_set``; no per-key operator work)."""
-    curve = action.fcurve_ensure_for_datablock(obj, data_path, index=index)
+    curve = compat.fcurve_for(action, obj, data_path, index)
     points = curve.keyframe_points
     points.add(len(frames))
     points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
@@ -56,11 +58,9 @@ def switch_off(empties, frame: int) -> None:
     action = _bind_action(first, f"Collapse unglue {frame}")
     _set_curve(action, first, "rigid_body_constraint.enabled", 0, [frame - 1, frame], [1.0, 0.0],
                linear=False)
-    slot = first.animation_data.action_slot
+    slot = compat.action_slot(first)
     for empty in empties[1:]:
-        data = empty.animation_data_create()
-        data.action = action
-        data.action_slot = slot
+        compat.assign_action(empty, action, slot)
 
 
 def shake(objects, motion: np.ndarray, frame_start: int) -> None:

@@ -8,6 +8,7 @@ imports bpy.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,23 @@ def load_cityjson(path, *, lod: str = "2.2", object_ids=None,
             faces.extend(_surface_faces(local, points))
         result.append((oid, points, faces))
     return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Writer
+# ----------------------------------------------------------------------------------------------
+
+def write_obj(path, vertices, faces, name: str = "mesh") -> Path:
+    """Write a Wavefront OBJ (``v`` and 1-based ``f`` lines) atomically; ``load_obj`` reads it back.
+
+    Coordinates go through ``float()`` and ``repr`` (shortest round-trip text), never through a
+    NumPy scalar's repr (NumPy 2 writes ``np.float64(0.5)``).
+    """
+    path = Path(path)
+    lines = [f"o {name}"]
+    lines += ["v " + " ".join(repr(float(c)) for c in v) for v in np.asarray(vertices, float)]
+    lines += ["f " + " ".join(str(int(i) + 1) for i in f) for f in faces]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

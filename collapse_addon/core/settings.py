@@ -563,6 +563,8 @@ def scene_hash(path: str | Path) -> str:
 
 
 def _toml_value(value) -> str:
+    if type(value).__module__ == "numpy":
+        value = value.tolist()  # NumPy scalar/array -> Python (NumPy 2's repr is np.float64(...))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -572,7 +574,7 @@ def _toml_value(value) -> str:
             return "nan"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):

@@ -494,13 +494,14 @@ def stage_finalize(bpy, shot: dict, actions: Actions, out_dir: Path) -> None:
     scene.render.resolution_percentage = 100
     scene.render.fps = shot["simulation"]["fps"]
     editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    from collapse_addon.blender.compat import sequencer_strips, set_media_type
+
+    strips = sequencer_strips(editor)
     strip = strips.new_image("frames", str(frames[0]), channel=1, frame_start=1)
     for f in frames[1:]:
         strip.elements.append(f.name)
     scene.frame_start, scene.frame_end = 1, len(frames)
-    if hasattr(scene.render.image_settings, "media_type"):  # Blender 5.0+; 4.2-4.5 have none
-        scene.render.image_settings.media_type = "VIDEO"
+    set_media_type(scene.render.image_settings, "VIDEO")
     scene.render.image_settings.file_format = "FFMPEG"
     scene.render.ffmpeg.format = "MPEG4"
     scene.render.ffmpeg.codec = "H264"
