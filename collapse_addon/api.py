@@ -27,16 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from .core.building import Building, Element, element_box_contacts, generate_building
-from .core.errors import CollapseError
+from .core.errors import CollapseError, MissingInputError
 from .core.fracture import fracture_building
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
 from .core.shards import ShardSet
 
 Log = Callable[[str], None]
-
-
-class MissingInputError(CollapseError, FileNotFoundError):
-    """A stage needs the output of an earlier one (e.g. render without a bake): CLI exit code 3."""
 
 
 def _quiet(_line: str) -> None:
@@ -54,7 +50,9 @@ class ShotPaths:
 
     @classmethod
     def for_shot(cls, scene_name: str, seed: int, out_dir: str | Path) -> ShotPaths:
-        return cls(Path(out_dir) / scene_name / str(seed))
+        from .core.shotfolder import shot_folder_name
+
+        return cls(Path(out_dir) / shot_folder_name(scene_name) / str(seed))
 
     @property
     def blend(self) -> Path:

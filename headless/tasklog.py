@@ -62,6 +62,11 @@ class TaskLog:
         if self.file is not None:
             self.file.write(line + "\n")
 
+    def file_only(self, text: str) -> None:
+        """Text for the log file only (a traceback: the terminal gets the one-line error)."""
+        if self.file is not None:
+            self.file.write(text.rstrip("\n") + "\n")
+
     @contextlib.contextmanager
     def blender_output(self):
         """Send what Blender prints (fds 1 and 2) to the log file for the duration."""

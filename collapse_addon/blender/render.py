@@ -22,7 +22,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.errors import CollapseError
+from ..core.errors import CollapseError, DeviceError
 from ..core.settings import RenderSettings
 
 ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
@@ -31,7 +31,7 @@ WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "1
 TMP_PREFIX = ".tmp-"
 
 
-class RenderDeviceError(CollapseError, RuntimeError):
+class RenderDeviceError(DeviceError):
     """The requested render device is missing or failed (the CLI exits with code 4)."""
 
 
