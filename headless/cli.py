@@ -115,6 +115,23 @@ def _fail_early(exc: BaseException) -> None:
     sys.exit(code)
 
 
+def _frames(settings, frames_spec: str | None, chunk: str | None) -> list[int]:
+    from collapse_addon.core.settings import chunk_frames
+
+    frames = settings.frame_list(frames_spec)
+    return chunk_frames(frames, chunk) if chunk else frames
+
+
+def _injected_crash(stage: str) -> None:
+    """Tests make a stage crash like Blender does: COLLAPSE_TEST_CRASH=<stage> sends it SIGSEGV."""
+    if os.environ.get("COLLAPSE_TEST_CRASH") == stage:
+        import signal
+
+        faulthandler_off = __import__("faulthandler")
+        faulthandler_off.disable()
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
 def _record_stage(paths, stage: str, seconds: float, extra: dict | None = None) -> None:
     from collapse_addon.blender.render import write_json_atomic
 
@@ -127,7 +144,8 @@ class Task:
     """One command's run: its log, its errors mapped to exit codes, its stage timing."""
 
     def __init__(self, name: str, scene: Path, out: Path | None, seed: int | None,
-                 log_suffix: str = "", allow_outside: bool = False):
+                 log_suffix: str = "", allow_outside: bool = False, frames: str | None = None,
+                 chunk: str | None = None):
         from collapse_addon.core.shotfolder import claim_shot_folder, remove_stale_temporaries
         from headless.tasklog import TaskLog, set_active_log
 
@@ -135,6 +153,7 @@ class Task:
         self.scene = Path(scene)
         try:
             self.settings = _load(scene, seed)
+            self.frames = _frames(self.settings, frames, chunk)  # checked before writing anything
             self.paths = _paths(scene, self.settings, out, allow_outside)
             _make_shot_folder(self.paths.root)
             claim_shot_folder(self.paths.root, self.scene, self.paths.frames)
@@ -146,6 +165,7 @@ class Task:
 
     def run(self, stage: str, fn, *args, **kwargs):
         self.log(f"== {stage}: {self.scene.name} seed {self.settings.seed} -> {self.paths.root}")
+        _injected_crash(stage)
         start = time.perf_counter()
         try:
             with self.log.blender_output():
@@ -220,16 +240,9 @@ def _bake(task: Task) -> dict:
 def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int | None):
     from collapse_addon import api
     from collapse_addon.blender.render import temp_dir_for
-    from collapse_addon.core.settings import chunk_frames
     from headless.tasklog import remove_dir_on_signal
 
-    try:
-        frames = task.settings.frame_list(frames_spec)
-        if chunk:
-            frames = chunk_frames(frames, chunk)
-    except SpecError as exc:
-        task.log.error(f"error: {exc}")
-        raise StageFailed(EXIT_SCENE_ERROR, str(exc)) from None
+    frames = task.frames
     remove_dir_on_signal(temp_dir_for(task.paths.frames))
     (records, skipped), seconds = task.run("render", api.render_stage, task.settings, task.paths,
                                            frames, threads=threads, log=task.log)
@@ -329,7 +342,7 @@ def run(scene, out, seed, frames, threads, allow_outside):
     Each stage runs in its own process (as on a farm); a stage that crashes is named with its log.
     """
     hold_render_threads(threads)
-    task = Task("run", scene, out, seed, allow_outside=allow_outside)
+    task = Task("run", scene, out, seed, allow_outside=allow_outside, frames=frames)
 
     def body():
         from collapse_addon import api
@@ -426,7 +439,8 @@ def render(scene, out, seed, frames, chunk, threads, allow_outside):
     hold_render_threads(threads)
     suffix = f"-{chunk.replace('/', 'of')}" if chunk else (f"-{frames}" if frames else "")
     suffix = "".join(c if c.isalnum() or c in "-_" else "_" for c in suffix)
-    task = Task("render", scene, out, seed, log_suffix=suffix[:60], allow_outside=allow_outside)
+    task = Task("render", scene, out, seed, log_suffix=suffix[:60], allow_outside=allow_outside,
+                frames=frames, chunk=chunk)
     _guard(task, lambda: _render(task, frames, chunk, threads))
 
 
@@ -438,7 +452,7 @@ def render(scene, out, seed, frames, chunk, threads, allow_outside):
 @allow_opt
 def finalize(scene, out, seed, frames, allow_outside):
     """Write preview.mp4 (H.264, yuv420p), contact.png and manifest.json of a rendered shot."""
-    task = Task("finalize", scene, out, seed, allow_outside=allow_outside)
+    task = Task("finalize", scene, out, seed, allow_outside=allow_outside, frames=frames)
     _guard(task, lambda: _finalize(task, frames))
 
 
@@ -500,10 +514,24 @@ def main(argv: list[str] | None = None) -> int:
     install_signal_handling()
     os.environ.setdefault("PYTHONFAULTHANDLER", "1")
     try:
-        cli.main(args=argv, prog_name="collapse", standalone_mode=True)
+        result = cli.main(args=argv, prog_name="collapse", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    except click.exceptions.UsageError as exc:  # one line, as every other error (no usage text)
+        command = exc.ctx.command_path if exc.ctx is not None else "collapse"
+        click.echo(f"error: {command}: {shorten(exc.format_message(), 600)} "
+                   f"(see {command} --help)", err=True)
+        return EXIT_SCENE_ERROR
+    except click.exceptions.ClickException as exc:
+        click.echo(f"error: {shorten(exc.format_message(), 600)}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except (CollapseError, RecursionError) as exc:
+        click.echo(f"error: {shorten(str(exc), 600)}", err=True)
+        return exit_code_for(exc)
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

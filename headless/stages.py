@@ -92,8 +92,8 @@ def run_stage(stage: str, argv: list[str], log_path: Path, log) -> float:
     seconds = time.perf_counter() - start
     if code == 0:
         return seconds
-    if code in OWN_CODES:
-        log.error(f"error: run: the {stage} stage failed ({describe_exit(code)}); log {log_path}")
+    if code in OWN_CODES:  # the stage printed its own one-line error, naming itself
+        log.file_only(f"run: the {stage} stage failed ({describe_exit(code)}); log {log_path}")
         raise StageExit(code, f"{stage} failed")
     lines = tail(log_path)
     message = (f"the {stage} stage crashed ({describe_exit(code)}); log {log_path}"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import bpy
 
-from ..core.errors import CollapseError, DeviceError
+from ..core.errors import BrokenFileError, CollapseError, DeviceError, DiskFullError
+from ..core.imagecheck import PngError, check_image, check_mp4
 from ..core.settings import RenderSettings
 
 ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
@@ -202,11 +203,61 @@ def temp_dir_for(frames_dir: Path) -> Path:
 
 
 def write_json_atomic(path: Path, data) -> None:
+    """Write JSON to a temporary name, flushed to disk and read back, then rename it into place
+    (a full disk leaves the old file, never a truncated one)."""
+    from ..core.shotfolder import write_text_atomic
+
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    write_text_atomic(Path(path), text)
+    if Path(path).read_text(encoding="utf-8") != text:
+        raise BrokenFileError(f"{path}: read back different from what was written")
+
+
+def disk_full_here(path: Path, need: int = 1 << 20) -> bool:
+    """True when the file system holding ``path`` has less than ``need`` bytes free."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < need
+    except OSError:
+        return False
+
+
+def verify_output(path: Path, what: str) -> None:
+    """Raise DiskFullError (no space left) or BrokenFileError unless ``path`` is a whole image."""
+    try:
+        check_image(path)
+    except PngError as exc:
+        if disk_full_here(path):
+            raise DiskFullError(f"disk full writing {what} {path} (free space and run the same "
+                                "command again)") from None
+        raise BrokenFileError(f"{what} {path} is broken: {exc}") from None
+
+
+def set_aside_broken(frames_dir: Path, files: list[Path], log: Callable[[str], None]) -> list[Path]:
+    """Move broken frame files into ``frames/.broken/`` (kept for a look, never counted as done)."""
+    moved = []
+    aside = Path(frames_dir) / ".broken"
+    for path in files:
+        aside.mkdir(exist_ok=True)
+        target = aside / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
+        os.replace(path, target)
+        moved.append(target)
+        log(f"Broken frame moved aside, to be rendered again: {path} -> {target}")
+    return moved
+
+
+def broken_frames(frames_dir: Path, frames: list[int], render: RenderSettings) -> dict[int, str]:
+    """Frames (of those present) whose files are empty, truncated or undecodable: frame -> why."""
+    broken = {}
+    for frame in frames:
+        path = frame_path(frames_dir, frame, render)
+        try:
+            check_image(path)
+        except PngError as exc:
+            broken[frame] = str(exc)
+    return broken
 
 
 def strip_png_timings(path: Path) -> None:
@@ -276,6 +327,12 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     frames_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(frames_dir, log)
     done = [f for f in frames if frame_path(frames_dir, f, render).exists()]
+    broken = broken_frames(frames_dir, done, render)
+    if broken:  # empty or cut short (a full disk, a copy gone wrong): never counted as finished
+        for frame, why in broken.items():
+            log(f"Frame {frame} is broken ({why})")
+        set_aside_broken(frames_dir, [frame_path(frames_dir, f, render) for f in broken], log)
+        done = [f for f in done if f not in broken]
     todo = [f for f in frames if f not in set(done)]
     if done:
         log(f"Skipping {len(done)} finished frame(s): {_frame_list_text(done)} (already in {frames_dir})")
@@ -305,7 +362,14 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
             f"{state['index']}/{len(todo)}")
 
     def on_write(sc, *_):
-        frame = sc.frame_current
+        # Blender only prints an exception raised in a handler: keep it, raise it after the pass.
+        try:
+            write_frame(sc.frame_current)
+        except Exception as exc:  # noqa: BLE001
+            state.setdefault("error", exc)
+            state["frame"] = None
+
+    def write_frame(frame: int):
         written = tmp_dir / f"{frame:0{render.padding}d}{extension(render)}"
         if frame in warm_ups:
             written.unlink(missing_ok=True)
@@ -315,6 +379,10 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
         save_start = time.perf_counter()
         if render.file_format == "PNG" and render.engine == "CYCLES":
             strip_png_timings(written)
+        try:  # a frame counts once it is proven whole: decoded (PNG) or structure-checked (EXR)
+            verify_output(written, f"frame {frame}")
+        except BrokenFileError as exc:
+            raise FrameRenderError(frame, str(exc)) from None
         os.replace(written, final)
         seconds = time.perf_counter() - state["start"]
         record = FrameRecord(frame, str(final), seconds, peak_memory_mb(), host, settings_key)
@@ -340,7 +408,12 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
             try:
                 result = bpy.ops.render.render(animation=True, scene=scene.name)
             except RuntimeError as exc:
+                if disk_full_here(frames_dir):
+                    raise DiskFullError(f"disk full rendering into {frames_dir} (free space and "
+                                        "run the same command again)") from None
                 raise FrameRenderError(state["frame"] or start, str(exc).strip()) from None
+            if "error" in state:
+                raise state["error"]
             if "FINISHED" not in result or state["frame"] is not None:
                 raise FrameRenderError(state["frame"] or start, f"Blender returned {result}")
     finally:
@@ -483,8 +556,17 @@ def write_contact_sheet(frame_files: list[tuple[int, Path]], out_path: Path, *, 
         tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.png")
         img.filepath_raw = str(tmp)
         img.file_format = "PNG"
-        img.save()
-        os.replace(tmp, out_path)
+        try:
+            img.save()
+            verify_output(tmp, "contact sheet")
+            os.replace(tmp, out_path)
+        except RuntimeError as exc:  # Blender could not write it
+            if disk_full_here(tmp):
+                raise DiskFullError(f"disk full writing the contact sheet {out_path} (free space "
+                                    "and run the same command again)") from None
+            raise BrokenFileError(f"contact sheet {out_path}: {exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     finally:
         bpy.data.images.remove(img)
     return out_path
@@ -539,7 +621,17 @@ def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
         bpy.ops.render.render(animation=True, scene=scene.name)
         written = sorted(tmp_dir.glob("*.mp4"))
         if not written:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)")
             raise FrameRenderError(0, f"Blender wrote no MP4 into {tmp_dir}")
+        try:
+            check_mp4(written[0])
+        except PngError as exc:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)") from None
+            raise BrokenFileError(f"preview {out_path} came out broken: {exc}") from None
         os.replace(written[0], out_path)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -146,3 +146,31 @@ def check_image(path: str | Path) -> None:
         check_exr(path)
     else:
         decode_png(path)
+
+
+def check_mp4(path: str | Path) -> None:
+    """Structure check of an MP4: top-level boxes tile the file exactly, with ``ftyp``, ``moov``
+    and a non-empty ``mdat`` (a file cut short by a full disk or a kill fails). PngError if not."""
+    data = Path(path).read_bytes()
+    pos, kinds = 0, {}
+    while pos < len(data):
+        if pos + 8 > len(data):
+            raise PngError(f"{path}: MP4 cut short in a box header")
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        header = 8
+        if size == 1:
+            if pos + 16 > len(data):
+                raise PngError(f"{path}: MP4 cut short in a box header")
+            (size,) = struct.unpack(">Q", data[pos + 8:pos + 16])
+            header = 16
+        elif size == 0:
+            size = len(data) - pos
+        if size < header or pos + size > len(data):
+            raise PngError(f"{path}: MP4 box {kind!r} runs past the end (file cut short)")
+        kinds[kind] = kinds.get(kind, 0) + size - header
+        pos += size
+    for need in (b"ftyp", b"moov", b"mdat"):
+        if need not in kinds:
+            raise PngError(f"{path}: MP4 without a {need.decode()} box")
+    if kinds[b"mdat"] == 0:
+        raise PngError(f"{path}: MP4 with no video data")
