@@ -242,8 +242,10 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
     from .blender import render as rnd
 
     lo, hi = _bounds(scene)
+    # Build and bake render nothing: a GPU scene is set up on a CPU-only node too (the render
+    # stage checks the device).
     device = rnd.configure_render(scene, settings.render, fps=settings.simulation.fps,
-                                  seed=settings.seed)
+                                  seed=settings.seed, check_device=False)
     start, end = settings.frame_range()
     scene.frame_start, scene.frame_end = start, end
     cam.add_lights(scene, settings.lights)

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from collapse_addon.core.errors import (
+    EXIT_DEVICE,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_SCENE_ERROR,
@@ -238,14 +239,26 @@ def _bake(task: Task) -> dict:
 
 
 def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int | None):
+    from headless import gpu
+
+    cache = gpu.kernel_cache_folder(task.scene, task.settings.render.kernel_cache)
+    gpu.use_kernel_cache(cache)  # before Blender starts a device
+
     from collapse_addon import api
     from collapse_addon.blender.render import temp_dir_for
     from headless.tasklog import remove_dir_on_signal
 
     frames = task.frames
     remove_dir_on_signal(temp_dir_for(task.paths.frames))
-    (records, skipped), seconds = task.run("render", api.render_stage, task.settings, task.paths,
-                                           frames, threads=threads, log=task.log)
+    timeout = task.settings.render.frame_timeout
+    watchdog = gpu.FrameWatchdog(timeout, lambda idle: _stalled(task, timeout, idle))
+    progress = gpu.RenderProgress(task.log, watchdog, cache)
+    watchdog.start()
+    try:
+        (records, skipped), seconds = task.run("render", api.render_stage, task.settings,
+                                               task.paths, frames, threads=threads, log=progress)
+    finally:
+        watchdog.stop()
     rendered = len(records)
     rate = rendered / seconds * 60 if seconds > 0 and rendered else 0.0
     task.log(f"Rendered {rendered} frame(s), skipped {len(skipped)} finished; "
@@ -253,6 +266,19 @@ def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int
     _record_stage(task.paths, f"render{'-' + chunk.replace('/', 'of') if chunk else ''}", seconds,
                   {"frames": len(frames), "rendered": rendered, "skipped": len(skipped)})
     return records, skipped, seconds
+
+
+def _stalled(task: Task, timeout: float, idle: float) -> None:
+    """The render made no progress for render.frame_timeout: a stalled device, exit 4 now
+    (Blender's render loop cannot be interrupted from Python; finished frames are kept)."""
+    from headless.tasklog import run_signal_cleanups
+
+    task.log.error(f"error: render: the render device stalled: no frame progress for "
+                   f"{idle:.1f} s (render.frame_timeout = {timeout:g} s); finished frames are "
+                   "kept (check the GPU and its driver, or raise render.frame_timeout)")
+    run_signal_cleanups()
+    task.log.close()
+    os._exit(EXIT_DEVICE)
 
 
 def _finalize(task: Task, frames: str | None = None) -> dict:
@@ -454,6 +480,19 @@ def finalize(scene, out, seed, frames, allow_outside):
     """Write preview.mp4 (H.264, yuv420p), contact.png and manifest.json of a rendered shot."""
     task = Task("finalize", scene, out, seed, allow_outside=allow_outside, frames=frames)
     _guard(task, lambda: _finalize(task, frames))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@scene_arg
+@out_opt
+@allow_opt
+def warmup(scene, out, allow_outside):
+    """Render one tiny frame with SCENE's engine, device and GPU backend, so that a GPU's kernels
+    are compiled (and kept in render.kernel_cache) before a farm job renders with them."""
+    from headless import gpu
+
+    task = Task("warmup", scene, out, None, allow_outside=allow_outside)
+    _guard(task, lambda: task.run("warmup", gpu.warm_up, task.settings, task.scene, task.log))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -24,6 +24,7 @@ import bpy
 
 from ..core.errors import BrokenFileError, CollapseError, DeviceError, DiskFullError
 from ..core.imagecheck import PngError, check_image, check_mp4
+from ..core.outputs import disk_full_here, set_aside_broken, verify_output, write_json_atomic
 from ..core.settings import RenderSettings
 
 ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
@@ -74,18 +75,27 @@ def peak_memory_mb() -> float:
 # ---------------------------------------------------------------------------------------- settings
 
 
-def select_device(scene, wanted: str) -> str:
-    """Set Cycles' device; returns a description. GPU when asked (or AUTO and one works)."""
+def select_device(scene, wanted: str, backend: str = "AUTO", check: bool = True) -> str:
+    """Set Cycles' device; returns a description naming the GPU backend. GPU when asked (or AUTO
+    and one works); ``backend`` picks one of GPU_BACKENDS (AUTO: the first that works).
+
+    ``check=False`` (build, bake: they render nothing) only records the wish, so a GPU scene is
+    set up on a node without a GPU; the render stage selects (and checks) the device.
+    """
     if scene.render.engine != "CYCLES":
         if wanted == "GPU" and scene.render.engine == "BLENDER_WORKBENCH":
             return "GPU (OpenGL)"
         return "OpenGL" if scene.render.engine != "CYCLES" else "CPU"
+    if not check:
+        scene.cycles.device = "GPU" if wanted == "GPU" else "CPU"
+        return f"{wanted} (chosen when rendering)"
+    backends = GPU_BACKENDS if backend == "AUTO" else (backend,)
     if wanted in ("AUTO", "GPU"):
         try:
             prefs = bpy.context.preferences.addons["cycles"].preferences
         except KeyError:
             prefs = None
-        for backend in GPU_BACKENDS if prefs is not None else ():
+        for backend in backends if prefs is not None else ():
             try:
                 prefs.compute_device_type = backend
                 prefs.get_devices()
@@ -98,14 +108,16 @@ def select_device(scene, wanted: str) -> str:
                 scene.cycles.device = "GPU"
                 return f"GPU ({backend}: {', '.join(d.name for d in gpus)})"
         if wanted == "GPU":
-            raise RenderDeviceError("render.device = GPU but Cycles finds no CUDA, OptiX, HIP, oneAPI "
-                                    "or Metal device (use device = \"AUTO\" or \"CPU\")")
+            names = "CUDA, OptiX, HIP, oneAPI or Metal" if len(backends) > 1 else backends[0]
+            raise RenderDeviceError(f"render.device = GPU but Cycles finds no {names} device "
+                                    "(use device = \"AUTO\" or \"CPU\", or another "
+                                    "render.gpu_backend)")
     scene.cycles.device = "CPU"
     return "CPU"
 
 
 def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | None = None,
-                     seed: int = 0) -> str:
+                     seed: int = 0, check_device: bool = True) -> str:
     """Apply engine, device, samples, resolution and file format; returns the device used.
 
     Metadata stamps (date, render time, host) are switched off so that frames are byte-identical
@@ -155,7 +167,8 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
         scene.cycles.use_denoising = render.denoise
         scene.cycles.seed = seed
         scene.cycles.use_animated_seed = False
-    return select_device(scene, render.device)
+    return select_device(scene, render.device, getattr(render, "gpu_backend", "AUTO"),
+                         check=check_device)
 
 
 # ----------------------------------------------------------------------------------------- frames
@@ -200,52 +213,6 @@ def clean_stale_temp(frames_dir: Path, log: Callable[[str], None] = print) -> No
 def temp_dir_for(frames_dir: Path) -> Path:
     """This process's private temporary folder under ``frames_dir``."""
     return Path(frames_dir) / f"{TMP_PREFIX}{socket.gethostname().replace('-', '_')}-{os.getpid()}"
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to a temporary name, flushed to disk and read back, then rename it into place
-    (a full disk leaves the old file, never a truncated one)."""
-    from ..core.shotfolder import write_text_atomic
-
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    write_text_atomic(Path(path), text)
-    if Path(path).read_text(encoding="utf-8") != text:
-        raise BrokenFileError(f"{path}: read back different from what was written")
-
-
-def disk_full_here(path: Path, need: int = 1 << 20) -> bool:
-    """True when the file system holding ``path`` has less than ``need`` bytes free."""
-    path = Path(path)
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    try:
-        return shutil.disk_usage(path).free < need
-    except OSError:
-        return False
-
-
-def verify_output(path: Path, what: str) -> None:
-    """Raise DiskFullError (no space left) or BrokenFileError unless ``path`` is a whole image."""
-    try:
-        check_image(path)
-    except PngError as exc:
-        if disk_full_here(path):
-            raise DiskFullError(f"disk full writing {what} {path} (free space and run the same "
-                                "command again)") from None
-        raise BrokenFileError(f"{what} {path} is broken: {exc}") from None
-
-
-def set_aside_broken(frames_dir: Path, files: list[Path], log: Callable[[str], None]) -> list[Path]:
-    """Move broken frame files into ``frames/.broken/`` (kept for a look, never counted as done)."""
-    moved = []
-    aside = Path(frames_dir) / ".broken"
-    for path in files:
-        aside.mkdir(exist_ok=True)
-        target = aside / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
-        os.replace(path, target)
-        moved.append(target)
-        log(f"Broken frame moved aside, to be rendered again: {path} -> {target}")
-    return moved
 
 
 def broken_frames(frames_dir: Path, frames: list[int], render: RenderSettings) -> dict[int, str]:

@@ -201,6 +201,14 @@ class RenderSettings:
     threads: int = setting(0, "Render threads; 0: all cores. --threads overrides it.",
                            limits=(0, 1024))
     film_transparent: bool = setting(False, "Transparent background instead of the sky.")
+    gpu_backend: str = setting("AUTO", "Cycles GPU backend for device GPU/AUTO: AUTO (the first "
+                               "that works: OPTIX, CUDA, HIP, ONEAPI, METAL) or one of them.",
+                               choices=("AUTO", "OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"))
+    kernel_cache: str = setting("", "Folder for compiled GPU kernels (CUDA/OptiX caches), e.g. on "
+                                "a share all farm nodes see; relative to the scene file; empty: "
+                                "the driver's default.")
+    frame_timeout: float = setting(0.0, "Seconds one frame may take before the render counts as "
+                                   "stalled (exit 4); 0: no limit.", limits=(0, 604800), unit="s")
 
     def __post_init__(self):
         object.__setattr__(self, "resolution", tuple(self.resolution))

@@ -1,0 +1,239 @@
+"""Unattended runs on a tiny Cycles shot: stages in their own processes, crashes named, broken
+frames caught, full disks reported in one line, GPU scenes built on CPU nodes, stalls cut off.
+
+Every command is the real CLI in a fresh process, as a farm runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMES = 6
+SCENE = f"""\
+seed = 2
+
+[building]
+storeys = 1
+bays_x = 1
+bays_y = 1
+
+[fracture]
+cell_count = 40
+
+[simulation]
+frame_end = {FRAMES}
+
+[trigger]
+type = "demolition"
+frame = 3
+
+[render]
+engine = "CYCLES"
+resolution = [64, 36]
+samples = 1
+
+[output]
+alembic = false
+contact_frames = 4
+contact_width = 64
+"""
+
+
+def collapse(*args, env=None, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "headless.cli", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def error_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    from collapse_addon.core.shotfolder import file_sha256
+
+    return {p.name: file_sha256(p) for p in sorted(folder.glob("*.png"))}
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory):
+    """`collapse run` of a Cycles scene: the build, bake and render run in their own processes."""
+    base = tmp_path_factory.mktemp("unattended")
+    scene = base / "cyc.toml"
+    scene.write_text(SCENE)
+    result = collapse("run", scene, "--out", base / "out")
+    root = base / "out" / "cyc" / "2"
+    return {"scene": scene, "out": base / "out", "root": root, "result": result,
+            "hashes": hashes(root / "frames")}
+
+
+def copy_shot(shot, tmp_path: Path, frames: bool = True) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(shot["out"], out)
+    root = out / "cyc" / "2"
+    if not frames:
+        shutil.rmtree(root / "frames")
+        for name in ("preview.mp4", "contact.png", "manifest.json"):
+            (root / name).unlink()
+    return root
+
+
+def test_run_of_a_cycles_scene_exits_0(shot):
+    result = shot["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(shot["hashes"]) == FRAMES
+    for name in ("scene.blend", "preview.mp4", "contact.png", "manifest.json", "source.json"):
+        assert (shot["root"] / name).is_file(), name
+    for stage in ("build", "bake", "render", "finalize"):
+        assert (shot["root"] / "logs" / f"{stage}.log").is_file(), stage
+
+
+def test_a_crashing_stage_is_named_with_its_log_and_the_next_run_resumes(shot, tmp_path):
+    root = copy_shot(shot, tmp_path, frames=False)
+    crashed = collapse("run", shot["scene"], "--out", root.parents[1],
+                       env={"COLLAPSE_TEST_CRASH": "render"})
+    assert crashed.returncode == 1, crashed.stderr[-2000:]
+    line = error_lines(crashed)[-1]
+    assert "render stage crashed" in line and "SIGSEGV" in line
+    assert str(root / "logs" / "render.log") in line
+    resumed = collapse("run", shot["scene"], "--out", root.parents[1])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Already built from these settings" in resumed.stdout
+    assert "Already baked from these settings" in resumed.stdout
+    assert hashes(root / "frames") == shot["hashes"]
+
+
+def test_broken_frames_are_refused_by_finalize_set_aside_and_rendered_again(shot, tmp_path):
+    root = copy_shot(shot, tmp_path)
+    frames = root / "frames"
+    (frames / "0002.png").write_bytes((frames / "0002.png").read_bytes()[:300])  # cut short
+    (frames / "0003.png").write_bytes(b"")  # the 0-byte frames of a full disk
+    refused = collapse("finalize", shot["scene"], "--out", root.parents[1])
+    assert refused.returncode == 1
+    assert len(error_lines(refused)) == 1 and "2-3" in error_lines(refused)[0]
+    assert not (frames / "0002.png").exists() and len(list((frames / ".broken").iterdir())) == 2
+    (frames / "0005.png").write_bytes((frames / "0005.png").read_bytes()[:-20])
+    rendered = collapse("render", shot["scene"], "--out", root.parents[1])
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    assert "Frame 5 is broken" in rendered.stdout and "Rendered 3 frame(s)" in rendered.stdout
+    assert hashes(frames) == shot["hashes"]
+    final = collapse("finalize", shot["scene"], "--out", root.parents[1])
+    assert final.returncode == 0, final.stderr[-2000:]
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert {Path(f["file"]).name: f["sha256"] for f in manifest["frame_files"]} == shot["hashes"]
+
+
+def test_another_scene_file_of_the_same_name_cannot_mix_into_the_shot(shot, tmp_path):
+    root = copy_shot(shot, tmp_path)
+    other = tmp_path / "elsewhere" / "cyc.toml"
+    other.parent.mkdir()
+    other.write_text(SCENE)
+    result = collapse("render", other, "--out", root.parents[1])
+    assert result.returncode == 2
+    assert "another scene file" in result.stderr and str(shot["scene"]) in result.stderr
+
+
+def test_a_scene_file_named_dots_stays_inside_the_output_root(tmp_path):
+    scene = tmp_path / "...toml"
+    scene.write_text(SCENE)
+    result = collapse("check", scene)
+    assert result.returncode == 0
+    from collapse_addon.api import ShotPaths
+
+    root = ShotPaths.for_shot(scene.stem, 2, tmp_path / "out").root
+    assert root.parent.parent == tmp_path / "out" and root.parent.name == "_."
+
+
+def test_a_gpu_scene_builds_and_bakes_on_a_cpu_only_node(tmp_path):
+    scene = tmp_path / "gpu.toml"
+    scene.write_text(SCENE.replace('engine = "CYCLES"', 'engine = "CYCLES"\ndevice = "GPU"\n'
+                                   'gpu_backend = "CUDA"'))
+    out = tmp_path / "out"
+    for stage in ("build", "bake"):
+        result = collapse(stage, scene, "--out", out)
+        assert result.returncode == 0, result.stderr[-2000:]
+    result = collapse("render", scene, "--out", out, "--frames", "1")
+    if result.returncode == 0:
+        pytest.skip("this machine has a CUDA GPU")
+    assert result.returncode == 4 and "CUDA" in result.stderr
+
+
+def test_a_stalled_render_device_ends_in_exit_4_within_the_timeout(shot, tmp_path):
+    root = copy_shot(shot, tmp_path, frames=False)
+    scene = tmp_path / "cyc.toml"
+    scene.write_text(SCENE.replace("samples = 1", "samples = 1\nframe_timeout = 3"))
+    start = time.perf_counter()
+    result = collapse("render", scene, "--out", root.parents[1],
+                      env={"COLLAPSE_TEST_STALL_FRAME": "3"}, timeout=60)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert "stalled" in error_lines(result)[-1] and "render.frame_timeout" in result.stderr
+    assert seconds < 3 + 20  # the timeout, plus starting Blender and two frames
+    kept = sorted(p.name for p in (root / "frames").iterdir())
+    assert kept == ["0001.png", "0002.png"]  # finished frames kept, no temporaries left
+
+
+def test_render_progress_names_the_gpu_backend_and_kernel_compilation(tmp_path):
+    from headless.gpu import FrameWatchdog, RenderProgress
+
+    lines = []
+    cache = tmp_path / "kernels"
+    cache.mkdir()
+    progress = RenderProgress(lines.append, FrameWatchdog(0, print), cache)
+    progress("Rendering 2 frame(s) with CYCLES on GPU (OPTIX: NVIDIA H200), 64x36")
+    (cache / "kernel.bin").write_bytes(b"x" * 2_000_000)  # what the driver compiled
+    progress("Saved: '/x/0001.png'")
+    progress("Saved: '/x/0002.png'")
+    text = "\n".join(lines)
+    assert "GPU backend: GPU (OPTIX: NVIDIA H200)" in text and str(cache) in text
+    assert "Compiled GPU kernels for this GPU" in text and "2.0 MB" in text
+    assert text.count("Compiled GPU kernels") == 1
+
+
+def test_a_watchdog_fires_only_without_progress():
+    from headless.gpu import FrameWatchdog
+
+    fired = []
+    dog = FrameWatchdog(0.5, fired.append).start()
+    for _ in range(6):
+        time.sleep(0.2)
+        dog.progress()
+    assert not fired
+    time.sleep(1.0)
+    dog.stop()
+    assert len(fired) == 1 and fired[0] > 0.5
+
+
+def test_stage_exit_codes_are_the_stages_own_never_a_signal(shot, tmp_path):
+    """Build, bake and render twice over (the bench does 20): 0 each time, never 139."""
+    for attempt in range(2):
+        out = tmp_path / f"out{attempt}"
+        for stage in ("build", "bake", "render"):
+            result = collapse(stage, shot["scene"], "--out", out, "--seed", "2")
+            assert result.returncode == 0, (stage, result.returncode, result.stderr[-1500:])
+        assert hashes(out / "cyc" / "2" / "frames") == shot["hashes"]
+
+
+def test_run_is_stopped_with_its_stage_by_sigterm(shot, tmp_path):
+    root = copy_shot(shot, tmp_path, frames=False)
+    process = subprocess.Popen([sys.executable, "-m", "headless.cli", "run", str(shot["scene"]),
+                                "--out", str(root.parents[1])], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in process.stdout:
+        if line.startswith("Fra:"):
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err[-1500:]
+    time.sleep(0.5)
+    assert not [p for p in (root / "frames").iterdir() if p.name.startswith(".tmp-")]
