@@ -85,7 +85,7 @@ def _classify(exc: BaseException) -> int:
 def _one_line(stage: str, exc: BaseException, root: Path | None = None) -> str:
     """The error line of a failed stage (never a traceback; long values cut)."""
     if is_disk_full(exc) and not isinstance(exc, DiskFullError):
-        where = getattr(exc, "filename", None) or root
+        where = getattr(exc, "filename", None) or root or "the output folder"
         return (f"error: {stage}: disk full writing {shorten(str(where), 200)} (free space and "
                 "run the same command again; finished outputs are kept, nothing half-written is)")
     return f"error: {stage}: {shorten(str(exc) or type(exc).__name__)}"
@@ -105,10 +105,10 @@ def _make_shot_folder(root: Path) -> None:
                           f"{exc.strerror or exc} (give a writable folder with --out DIR)") from None
 
 
-def _fail_early(exc: BaseException) -> None:
+def _fail_early(exc: BaseException, stage: str = "output", root: Path | None = None) -> None:
     """Report an error found before the task's log exists: one line, the error's exit code."""
     if isinstance(exc, OSError) and not isinstance(exc, CollapseError):
-        line = _one_line("output", exc)
+        line = _one_line(stage, exc, root)
         code = EXIT_FAILED if is_disk_full(exc) else EXIT_SCENE_ERROR
     else:
         line, code = f"error: {shorten(str(exc), 600)}", exit_code_for(exc)
@@ -159,7 +159,8 @@ class Task:
             _make_shot_folder(self.paths.root)
             claim_shot_folder(self.paths.root, self.scene, self.paths.frames)
         except (CollapseError, OSError, RecursionError) as exc:
-            _fail_early(exc)
+            paths = getattr(self, "paths", None)
+            _fail_early(exc, name, paths.root if paths is not None else None)
         self.log = TaskLog(self.paths.logs / f"{name}{log_suffix}.log")
         set_active_log(self.log)
         remove_stale_temporaries(self.paths.root, self.log)

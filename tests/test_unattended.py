@@ -237,3 +237,68 @@ def test_run_is_stopped_with_its_stage_by_sigterm(shot, tmp_path):
     assert process.returncode == 143, err[-1500:]
     time.sleep(0.5)
     assert not [p for p in (root / "frames").iterdir() if p.name.startswith(".tmp-")]
+
+
+# ------------------------------------------------------------------------------------ full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 12 MB tmpfs (needs root and mount): filled up on demand to make the disk full."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``; returns the filler to delete to free space again."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for size in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                continue
+    finally:
+        os.close(fd)
+    return filler
+
+
+def free(disk: Path) -> None:
+    (disk / "filler").unlink(missing_ok=True)
+
+
+def test_a_full_disk_at_every_stage_is_one_error_and_the_rerun_completes_the_same_shot(
+        shot, small_disk):
+    out = small_disk / "out"
+    root = out / "cyc" / "2"
+    args = (shot["scene"], "--out", out)
+    for stage in ("build", "bake", "render", "finalize"):
+        fill(small_disk)
+        failed = collapse(stage, *args)
+        lines = error_lines(failed)
+        assert failed.returncode == 1, (stage, failed.returncode, failed.stderr[-2000:])
+        assert len(lines) == 1 and "disk full" in lines[0], lines
+        assert stage in lines[0] or "--out" in lines[0], lines
+        assert "Traceback" not in failed.stderr
+        if (root / "frames").is_dir():  # nothing half-written is presented as done
+            for path in (root / "frames").glob("*.png"):
+                from collapse_addon.core.imagecheck import check_image
+
+                check_image(path)
+        assert not (root / "manifest.json").exists()
+        free(small_disk)
+        rerun = collapse(stage, *args)
+        assert rerun.returncode == 0, (stage, rerun.stderr[-2000:])
+    assert hashes(root / "frames") == shot["hashes"]
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert {Path(f["file"]).name: f["sha256"] for f in manifest["frame_files"]} == shot["hashes"]
+    leftovers = [p for p in root.rglob(".*") if p.name != ".broken"]
+    assert not leftovers, leftovers

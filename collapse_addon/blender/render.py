@@ -585,7 +585,13 @@ def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
         ff.audio_codec = "NONE"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         r.filepath = str(tmp_dir / "preview")
-        bpy.ops.render.render(animation=True, scene=scene.name)
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        except RuntimeError as exc:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)") from None
+            raise FrameRenderError(0, f"the preview could not be encoded: {str(exc).strip()}") from None
         written = sorted(tmp_dir.glob("*.mp4"))
         if not written:
             if disk_full_here(tmp_dir):
