@@ -302,3 +302,55 @@ def test_a_full_disk_at_every_stage_is_one_error_and_the_rerun_completes_the_sam
     assert {Path(f["file"]).name: f["sha256"] for f in manifest["frame_files"]} == shot["hashes"]
     leftovers = [p for p in root.rglob(".*") if p.name != ".broken"]
     assert not leftovers, leftovers
+
+
+# ---------------------------------------------------------------------------------- determinism
+
+READ_TRANSFORMS = """
+import sys
+import bpy
+import numpy as np
+from collapse_addon.blender import simulation
+for blend, out in zip(sys.argv[1::2], sys.argv[2::2]):
+    bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+    positions, rotations = simulation.baked_transforms(bpy.context.scene)
+    np.savez(out, positions=positions, rotations=rotations)
+import os
+os._exit(0)
+"""
+
+
+def test_bakes_in_separate_processes_are_identical_also_after_a_kill(shot, tmp_path):
+    """Three bakes of one built shot, each `collapse bake` in its own process, the third killed
+    mid-bake and run again: the same transforms for every shard at every frame (the bench
+    bench/bench_bake_determinism.py does 30)."""
+    import numpy as np
+
+    built = tmp_path / "built"
+    assert collapse("build", shot["scene"], "--out", built).returncode == 0
+    blends = []
+    for run in range(3):
+        out = tmp_path / f"bake{run}"
+        shutil.copytree(built, out)
+        argv = [sys.executable, "-m", "headless.cli", "bake", str(shot["scene"]), "--out",
+                str(out)]
+        if run == 2:
+            process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                       stderr=subprocess.DEVNULL)
+            for line in process.stdout:
+                if line.startswith("Bake: frame"):
+                    break
+            process.kill()
+            process.wait()
+        assert subprocess.run(argv, cwd=ROOT, capture_output=True).returncode == 0
+        blends.append(out / "cyc" / "2" / "scene.blend")
+    arrays = [tmp_path / f"t{run}.npz" for run in range(3)]
+    subprocess.run([sys.executable, "-c", READ_TRANSFORMS,
+                    *[str(a) for pair in zip(blends, arrays, strict=True) for a in pair]],
+                   cwd=ROOT, check=True, capture_output=True)
+    first = np.load(arrays[0])
+    assert first["positions"].shape[0] == FRAMES
+    for other in arrays[1:]:
+        data = np.load(other)
+        assert np.array_equal(data["positions"], first["positions"])
+        assert np.array_equal(data["rotations"], first["rotations"])
