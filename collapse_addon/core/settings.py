@@ -225,7 +225,8 @@ class OutputSettings:
     """Where the shot goes and which extra files ``finalize`` and ``bake`` write."""
 
     directory: str = setting("out", "Output root; the shot goes to <directory>/<scene>/<seed>/. "
-                             "Relative to the working directory. --out overrides it.")
+                             "Relative to the scene file and inside its folder (else --out DIR "
+                             "or --allow-outside). --out overrides it.")
     preview: bool = setting(True, "finalize: write preview.mp4 (H.264, yuv420p).")
     contact_sheet: bool = setting(True, "finalize: write contact.png, a grid of frames.")
     contact_frames: int = setting(12, "Frames shown on the contact sheet.", limits=(1, 100))

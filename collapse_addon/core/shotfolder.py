@@ -41,22 +41,19 @@ def output_root(scene_file: Path, directory: str, out: Path | None,
 
     ``out`` (the command line's ``--out``) is the operator's choice and taken as it is. Otherwise
     ``directory`` (the scene's ``output.directory``) is read relative to the scene file and must
-    not be absolute or lead out of the scene's folder unless ``allow_outside``.
+    stay inside the scene file's folder (an absolute path too: the add-on writes those) unless
+    ``allow_outside``.
     """
     if out is not None:
         return Path(out).absolute()
     base = Path(scene_file).absolute().parent
     given = Path(directory)
     root = Path(os.path.normpath(base / given))
-    if not allow_outside:
-        if given.is_absolute():
-            raise OutputError(f"{scene_file}: output.directory: {shorten(directory, 120)!r} is an "
-                              "absolute path (write a folder relative to the scene file, or give "
-                              "--out DIR or --allow-outside on the command line)")
-        if os.path.commonpath([base, root]) != str(base):
-            raise OutputError(f"{scene_file}: output.directory: {shorten(directory, 120)!r} leads "
-                              "out of the scene file's folder (write a folder inside it, or give "
-                              "--out DIR or --allow-outside on the command line)")
+    if not allow_outside and os.path.commonpath([base, root]) != str(base):
+        what = "is an absolute path outside" if given.is_absolute() else "leads out of"
+        raise OutputError(f"{scene_file}: output.directory: {shorten(directory, 120)!r} {what} "
+                          "the scene file's folder (write a folder relative to the scene file, "
+                          "or give --out DIR or --allow-outside on the command line)")
     return root
 
 
