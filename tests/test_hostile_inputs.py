@@ -171,3 +171,25 @@ def test_hostile_input_is_refused_in_one_line_writing_nothing(name, tmp_path):
     assert {p: set(os.listdir(p)) for p in outside} == outside
     # 2 s of the process's own time; the wall clock of a machine shared by many gets slack.
     assert cpu < 2.0 and seconds < 6.0, f"took {cpu:.2f} s CPU, {seconds:.2f} s wall"
+
+
+def test_a_read_only_out_is_refused_in_one_line(tmp_path):
+    """A read-only file system (a read-only tmpfs: root ignores file modes) as --out."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        scene = tmp_path / "s.toml"
+        scene.write_text(OK)
+        result = subprocess.run([sys.executable, "-m", "headless.cli", "build", str(scene),
+                                 "--out", str(mount / "shots")], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert "--out" in lines[0] and "Read-only file system" in lines[0]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ro", "s.toml"]
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import errno
 
 EXIT_OK, EXIT_FAILED, EXIT_SCENE_ERROR, EXIT_MISSING_INPUT, EXIT_DEVICE = 0, 1, 2, 3, 4
-EXIT_MEANINGS = {EXIT_OK: "done", EXIT_FAILED: "a frame or a stage failed",
+EXIT_MEANINGS = {EXIT_OK: "done", EXIT_FAILED: "a frame failed",
                  EXIT_SCENE_ERROR: "usage or scene error", EXIT_MISSING_INPUT: "missing input",
-                 EXIT_DEVICE: "out of memory or render-device failure"}
+                 EXIT_DEVICE: "out of memory or device failure"}
 # A message longer than this is cut (a 50 MB bad value must not be echoed in full).
 MAX_MESSAGE = 400
 
