@@ -73,8 +73,8 @@ def describe_exit(code: int) -> str:
 def run_stage(stage: str, argv: list[str], log_path: Path, log) -> float:
     """Run one stage's process to its end; its output goes to this terminal and its own log.
 
-    Returns the seconds it took. Raises StageFailed-compatible ``(code, message)`` through
-    ``StageExit`` when it fails.
+    Returns the seconds it took. Raises StageExit (the stage's own exit code; it printed its own
+    error) or StageCrashed (killed by a signal or an unknown code: named with its log's tail).
     """
     from headless.tasklog import on_signal_cleanup
 

@@ -354,3 +354,16 @@ def test_bakes_in_separate_processes_are_identical_also_after_a_kill(shot, tmp_p
         data = np.load(other)
         assert np.array_equal(data["positions"], first["positions"])
         assert np.array_equal(data["rotations"], first["rotations"])
+
+
+def test_run_of_the_cycles_scene_that_crashed_in_one_process_exits_0(tmp_path):
+    """This scene crashed `collapse run` (exit 139 while opening the baked file for the render,
+    on bpy 5.0.1) when one process built, baked and rendered it; each stage now has its own."""
+    scene = tmp_path / "three.toml"
+    scene.write_text("seed = 1\n[building]\nstoreys = 3\nbays_x = 2\nbays_y = 2\n"
+                     "[fracture]\ncell_count = 150\n[simulation]\nframe_end = 8\n"
+                     "[trigger]\ntype = \"demolition\"\nframe = 3\n"
+                     "[render]\nresolution = [64, 36]\nsamples = 1\nengine = \"CYCLES\"\n")
+    result = collapse("run", scene, "--out", tmp_path / "out", "--frames", "1")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "out" / "three" / "1" / "frames" / "0001.png").is_file()
