@@ -123,22 +123,6 @@ def _frames(settings, frames_spec: str | None, chunk: str | None) -> list[int]:
     return chunk_frames(frames, chunk) if chunk else frames
 
 
-def one_cpu_for_the_bake() -> None:
-    """Evaluate the bake's scene on one thread: hold this process to one CPU before Blender
-    starts its task scheduler (which sizes itself from the CPUs the process may use).
-
-    Blender evaluates a frame's animation (kicks turning kinematic bodies dynamic, glue switched
-    off, the waker field) on several threads; a trigger value read a frame late by the
-    simulation is the likely source of the rare bake that differs from the trigger on (seen in
-    1 of 4 demo bakes, then in none of 66): one thread removes that race. Bullet runs on one
-    thread anyway, so this costs the bake little. The CPU follows from the pid, so that bakes
-    sharing a machine do not share one CPU.
-    """
-    if hasattr(os, "sched_setaffinity") and "bpy" not in sys.modules:
-        allowed = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {allowed[os.getpid() % len(allowed)]})
-
-
 def _injected_crash(stage: str) -> None:
     """Tests make a stage crash like Blender does: COLLAPSE_TEST_CRASH=<stage> sends it SIGSEGV."""
     if os.environ.get("COLLAPSE_TEST_CRASH") == stage:
@@ -461,7 +445,6 @@ def build(scene, out, seed, allow_outside):
 @allow_opt
 def bake(scene, out, seed, allow_outside):
     """Bake the simulation of a built shot; write report.json and cache/ (Alembic/USD)."""
-    one_cpu_for_the_bake()
     task = Task("bake", scene, out, seed, allow_outside=allow_outside)
     _guard(task, lambda: _bake(task))
 

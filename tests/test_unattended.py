@@ -367,3 +367,68 @@ def test_run_of_the_cycles_scene_that_crashed_in_one_process_exits_0(tmp_path):
     result = collapse("run", scene, "--out", tmp_path / "out", "--frames", "1")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (tmp_path / "out" / "three" / "1" / "frames" / "0001.png").is_file()
+
+
+DUMP_RELATIONS = """
+import sys
+import bpy
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
+bpy.context.evaluated_depsgraph_get().debug_relations_graphviz(filepath=sys.argv[2])
+import os
+os._exit(0)
+"""
+
+
+def _relations(dot: str):
+    """Operation nodes (id -> (label, owning ID)) and edges of Blender's depsgraph dump."""
+    import re
+
+    labels, owners, stack = {}, {}, []
+    for line in dot.splitlines():
+        s = line.strip()
+        if s.startswith("subgraph"):
+            stack.append("")
+        elif s.startswith("graph [") and stack:
+            stack[-1] = re.search(r'label="([^"]*)"', s).group(1)
+        elif s == "}" and stack:
+            stack.pop()
+        elif (m := re.match(r'"(\d+)"\s*\[.*label="([^"]*)"', s)) and "->" not in s:
+            labels[m.group(1)] = m.group(2)
+            owners[m.group(1)] = next((x for x in stack if x.startswith("ID_REF")), "")
+    edges = re.findall(r'"(\d+)" -> "(\d+)"', dot)
+    return labels, owners, edges
+
+
+def test_every_trigger_animation_is_evaluated_before_the_rigid_body_step(shot, tmp_path):
+    """The source of bakes that differed: nothing ordered the glue holders' animation (glue
+    switched off) before the simulation step that reads it. Every object animation must now
+    reach the step in Blender's own dependency graph."""
+    import collections
+
+    built = tmp_path / "built"
+    assert collapse("build", shot["scene"], "--out", built).returncode == 0
+    dot = tmp_path / "relations.dot"
+    subprocess.run([sys.executable, "-c", DUMP_RELATIONS, str(built / "cyc" / "2" / "scene.blend"),
+                    str(dot)], cwd=ROOT, check=True, capture_output=True)
+    labels, owners, edges = _relations(dot.read_text())
+    graph = collections.defaultdict(list)
+    for a, b in edges:
+        graph[a].append(b)
+    step = next(n for n, label in labels.items() if label.startswith("RIGIDBODY_SIM"))
+    animations = [n for n, label in labels.items()
+                  if label.startswith("ANIMATION_EVAL") and owners[n].startswith("ID_REF : OB")]
+    assert len(animations) > 10  # kicks and glue switched off
+
+    def reaches(node):
+        seen, todo = {node}, [node]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                if nxt == step:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    unordered = [owners[n].split(" (orig")[0] for n in animations if not reaches(n)]
+    assert not unordered, unordered[:5]
