@@ -163,7 +163,8 @@ class Task:
             _fail_early(exc, name, paths.root if paths is not None else None)
         self.log = TaskLog(self.paths.logs / f"{name}{log_suffix}.log")
         set_active_log(self.log)
-        remove_stale_temporaries(self.paths.root, self.log)
+        for folder in (self.paths.root, self.paths.cache):  # what killed runs left half-written
+            remove_stale_temporaries(folder, self.log)
 
     def run(self, stage: str, fn, *args, **kwargs):
         self.log(f"== {stage}: {self.scene.name} seed {self.settings.seed} -> {self.paths.root}")

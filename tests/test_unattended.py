@@ -118,7 +118,14 @@ def test_broken_frames_are_refused_by_finalize_set_aside_and_rendered_again(shot
     frames = root / "frames"
     (frames / "0002.png").write_bytes((frames / "0002.png").read_bytes()[:300])  # cut short
     (frames / "0003.png").write_bytes(b"")  # the 0-byte frames of a full disk
+    stale = [root / ".tmp-preview-4999999", root / ".contact.4999999.png",
+             root / ".manifest.json.4999999.tmp"]  # left by a finalize killed earlier
+    stale[0].mkdir()
+    (stale[0] / "preview0001-0006.mp4").write_bytes(b"\0\0\0\x18ftypmp42")
+    for path in stale[1:]:
+        path.write_bytes(b"partial")
     refused = collapse("finalize", shot["scene"], "--out", root.parents[1])
+    assert not any(path.exists() for path in stale)
     assert refused.returncode == 1
     assert len(error_lines(refused)) == 1 and "2-3" in error_lines(refused)[0]
     assert not (frames / "0002.png").exists() and len(list((frames / ".broken").iterdir())) == 2
