@@ -385,8 +385,8 @@ def _save(path: Path) -> None:
 
     import bpy
 
-    from .blender.render import disk_full_here
     from .core.errors import BrokenFileError, DiskFullError
+    from .core.outputs import disk_full_here
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.blend")

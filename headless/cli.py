@@ -126,10 +126,10 @@ def _frames(settings, frames_spec: str | None, chunk: str | None) -> list[int]:
 def _injected_crash(stage: str) -> None:
     """Tests make a stage crash like Blender does: COLLAPSE_TEST_CRASH=<stage> sends it SIGSEGV."""
     if os.environ.get("COLLAPSE_TEST_CRASH") == stage:
+        import faulthandler
         import signal
 
-        faulthandler_off = __import__("faulthandler")
-        faulthandler_off.disable()
+        faulthandler.disable()  # die of the signal itself, as Blender's crashes do
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
