@@ -62,6 +62,8 @@ CASES = {
                               ["check", "{d}/s.toml"], "mesh.path"),
     "mesh-path-missing": ({"s.toml": '[mesh]\npath = "missing.obj"\n'}, ["check", "{d}/s.toml"],
                           "mesh.path"),
+    "mesh-path-folder-named-obj": ({"s.toml": '[mesh]\npath = "m.obj"\n', "m.obj": None},
+                                   ["build", "{d}/s.toml", "--out", "{d}/o"], "mesh.path"),
     "mesh-path-folder-in-build": ({"s.toml": '[mesh]\npath = "meshes"\n', "meshes": None},
                                   ["build", "{d}/s.toml", "--out", "{d}/o"], "mesh.path"),
     "output-directory-root": ({"s.toml": OK + '[output]\ndirectory = "/"\n'},

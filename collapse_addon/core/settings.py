@@ -560,6 +560,9 @@ def load_scene(source: str | Path) -> ShotSettings:
     if settings.uses_mesh and path is not None and not Path(settings.mesh.path).is_absolute():
         mesh = dataclasses.replace(settings.mesh, path=str((path.parent / settings.mesh.path).resolve()))
         settings = dataclasses.replace(settings, mesh=mesh)
+    if settings.uses_mesh and Path(settings.mesh.path).is_dir():
+        raise SceneError(path, "mesh.path", f"{settings.mesh.path} is a folder",
+                         "give the path of a mesh file")
     return settings
 
 
