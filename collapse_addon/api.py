@@ -27,16 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from .core.building import Building, Element, element_box_contacts, generate_building
-from .core.errors import CollapseError
+from .core.errors import CollapseError, MissingInputError
 from .core.fracture import fracture_building
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
 from .core.shards import ShardSet
 
 Log = Callable[[str], None]
-
-
-class MissingInputError(CollapseError, FileNotFoundError):
-    """A stage needs the output of an earlier one (e.g. render without a bake): CLI exit code 3."""
 
 
 def _quiet(_line: str) -> None:
@@ -54,7 +50,9 @@ class ShotPaths:
 
     @classmethod
     def for_shot(cls, scene_name: str, seed: int, out_dir: str | Path) -> ShotPaths:
-        return cls(Path(out_dir) / scene_name / str(seed))
+        from .core.shotfolder import shot_folder_name
+
+        return cls(Path(out_dir) / shot_folder_name(scene_name) / str(seed))
 
     @property
     def blend(self) -> Path:
@@ -244,8 +242,10 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
     from .blender import render as rnd
 
     lo, hi = _bounds(scene)
+    # Build and bake render nothing: a GPU scene is set up on a CPU-only node too (the render
+    # stage checks the device).
     device = rnd.configure_render(scene, settings.render, fps=settings.simulation.fps,
-                                  seed=settings.seed)
+                                  seed=settings.seed, check_device=False)
     start, end = settings.frame_range()
     scene.frame_start, scene.frame_end = start, end
     cam.add_lights(scene, settings.lights)
@@ -385,10 +385,36 @@ def _save(path: Path) -> None:
 
     import bpy
 
+    from .core.errors import BrokenFileError, DiskFullError
+    from .core.outputs import disk_full_here
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
-    os.replace(tmp, path)
+    try:
+        try:
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
+            ok = tmp.is_file() and _blend_is_whole(tmp)
+        except RuntimeError:
+            ok = False
+        if not ok:  # Blender reports a full disk as "No such file or directory", or not at all
+            if disk_full_here(path.parent, 16 << 20):
+                raise DiskFullError(f"disk full saving {path} (free space and run the same "
+                                    "command again)")
+            raise BrokenFileError(f"{path}: Blender could not save the scene (see the log)")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _blend_is_whole(path: Path) -> bool:
+    """An uncompressed .blend starts with BLENDER and ends with its ENDB block."""
+    with open(path, "rb") as fh:
+        head = fh.read(7)
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 64))
+        tail = fh.read()
+    return head == b"BLENDER" and b"ENDB" in tail
 
 
 SIM_SECTIONS = ("seed", "building", "mesh", "materials", "fracture", "simulation", "trigger")
@@ -544,6 +570,14 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
     if missing:
         raise MissingInputError(f"{len(missing)} frame(s) not rendered yet "
                                 f"({rnd.frames_text(missing)}): run `collapse render` first")
+    broken = rnd.broken_frames(paths.frames, frames, settings.render)
+    if broken:  # never encoded nor hashed: set aside so that `collapse render` renders them again
+        rnd.set_aside_broken(paths.frames, [p for f, p in files if f in broken], log)
+        from .core.errors import BrokenFileError
+
+        raise BrokenFileError(f"{len(broken)} broken frame(s) ({rnd.frames_text(sorted(broken))}: "
+                              f"{next(iter(broken.values()))}): moved aside; run `collapse render` "
+                              "to render them again, then finalize")
     bpy.ops.wm.read_factory_settings(use_empty=True)
     outputs = {}
     r = settings.render

@@ -15,23 +15,38 @@ from pathlib import Path
 
 import click
 
-from collapse_addon.core.errors import CollapseError, SpecError
+from collapse_addon.core.errors import (
+    EXIT_DEVICE,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SCENE_ERROR,
+    CollapseError,
+    DiskFullError,
+    OutputError,
+    SpecError,
+    exit_code_for,
+    is_disk_full,
+    shorten,
+)
 from headless.tasklog import hold_render_threads
 
-EXIT_OK, EXIT_FRAME_FAILED, EXIT_SCENE_ERROR, EXIT_MISSING_INPUT, EXIT_DEVICE = 0, 1, 2, 3, 4
+EXIT_FRAME_FAILED = EXIT_FAILED  # the name the farm code and older callers use
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  done
-  1  a frame (or a stage) failed
-  2  usage or scene-file error (the message names the file, the key and the fix)
+  1  a frame or a stage failed, a stage crashed (run: the stage and its log are named), or the
+     disk is full (nothing half-written is kept; free space and rerun)
+  2  usage, scene-file or output-folder error (the message names the file, the key and the fix)
   3  missing input (e.g. render before bake)
-  4  out of memory or render-device failure
+  4  out of memory or render-device failure (also a render stalled past render.frame_timeout)
   130/143  interrupted by SIGINT/SIGTERM (finished frames kept; rerun resumes)
 """
 
-OUT_HELP = "Output root (default: the scene's output.directory, else 'out')."
+OUT_HELP = ("Output root (default: the scene's output.directory, relative to the scene file).")
 SEED_HELP = "Seed of the shot (overrides the scene's seed); output goes to <out>/<scene>/<seed>/."
+ALLOW_HELP = ("Let the scene's output.directory be absolute or lead out of the scene file's "
+              "folder.")
 
 
 class StageFailed(Exception):
@@ -54,33 +69,68 @@ def _load(scene: Path, seed: int | None):
     return settings
 
 
-def _paths(scene: Path, settings, out: Path | None):
+def _paths(scene: Path, settings, out: Path | None, allow_outside: bool = False):
     from collapse_addon.api import ShotPaths
+    from collapse_addon.core.shotfolder import output_root
 
-    root = Path(out) if out is not None else Path(settings.output.directory)
-    return ShotPaths.for_shot(Path(scene).stem, settings.seed, root.resolve())
+    root = output_root(Path(scene), settings.output.directory, out, allow_outside)
+    return ShotPaths.for_shot(Path(scene).stem, settings.seed, root)
 
 
 def _classify(exc: BaseException) -> int:
-    from collapse_addon.api import MissingInputError
+    """The exit code of an exception: the table in ``collapse_addon.core.errors``."""
+    return exit_code_for(exc)
 
-    if isinstance(exc, MissingInputError):
-        return EXIT_MISSING_INPUT
-    if isinstance(exc, MemoryError):
-        return EXIT_DEVICE
-    name = type(exc).__name__
-    if name == "RenderDeviceError":
-        return EXIT_DEVICE
-    if name == "FrameRenderError":
-        return EXIT_FRAME_FAILED
-    if isinstance(exc, SpecError):
-        return EXIT_SCENE_ERROR
-    if isinstance(exc, CollapseError):
-        # Meshes that cannot be fractured are input errors; anything else is a failed stage.
-        return EXIT_SCENE_ERROR if name == "MeshError" else EXIT_FRAME_FAILED
-    if isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower():
-        return EXIT_DEVICE
-    return EXIT_FRAME_FAILED
+
+def _one_line(stage: str, exc: BaseException, root: Path | None = None) -> str:
+    """The error line of a failed stage (never a traceback; long values cut)."""
+    if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+        where = getattr(exc, "filename", None) or root or "the output folder"
+        return (f"error: {stage}: disk full writing {shorten(str(where), 200)} (free space and "
+                "run the same command again; finished outputs are kept, nothing half-written is)")
+    return f"error: {stage}: {shorten(str(exc) or type(exc).__name__)}"
+
+
+def _make_shot_folder(root: Path) -> None:
+    """Create the shot folder, turning every way it can fail into one OutputError/DiskFullError."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test.{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(f"--out: disk full creating {root} (free space and rerun)") from None
+        raise OutputError(f"--out: cannot write the shot folder {shorten(str(root), 200)}: "
+                          f"{exc.strerror or exc} (give a writable folder with --out DIR)") from None
+
+
+def _fail_early(exc: BaseException, stage: str = "output", root: Path | None = None) -> None:
+    """Report an error found before the task's log exists: one line, the error's exit code."""
+    if isinstance(exc, OSError) and not isinstance(exc, CollapseError):
+        line = _one_line(stage, exc, root)
+        code = EXIT_FAILED if is_disk_full(exc) else EXIT_SCENE_ERROR
+    else:
+        line, code = f"error: {shorten(str(exc), 600)}", exit_code_for(exc)
+    click.echo(line, err=True)
+    sys.exit(code)
+
+
+def _frames(settings, frames_spec: str | None, chunk: str | None) -> list[int]:
+    from collapse_addon.core.settings import chunk_frames
+
+    frames = settings.frame_list(frames_spec)
+    return chunk_frames(frames, chunk) if chunk else frames
+
+
+def _injected_crash(stage: str) -> None:
+    """Tests make a stage crash like Blender does: COLLAPSE_TEST_CRASH=<stage> sends it SIGSEGV."""
+    if os.environ.get("COLLAPSE_TEST_CRASH") == stage:
+        import faulthandler
+        import signal
+
+        faulthandler.disable()  # die of the signal itself, as Blender's crashes do
+        os.kill(os.getpid(), signal.SIGSEGV)
 
 
 def _record_stage(paths, stage: str, seconds: float, extra: dict | None = None) -> None:
@@ -95,43 +145,62 @@ class Task:
     """One command's run: its log, its errors mapped to exit codes, its stage timing."""
 
     def __init__(self, name: str, scene: Path, out: Path | None, seed: int | None,
-                 log_suffix: str = ""):
+                 log_suffix: str = "", allow_outside: bool = False, frames: str | None = None,
+                 chunk: str | None = None):
+        from collapse_addon.core.shotfolder import claim_shot_folder, remove_stale_temporaries
         from headless.tasklog import TaskLog, set_active_log
 
         self.name = name
+        self.scene = Path(scene)
         try:
             self.settings = _load(scene, seed)
-        except SpecError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_SCENE_ERROR)
-        self.scene = Path(scene)
-        self.paths = _paths(scene, self.settings, out)
+            self.frames = _frames(self.settings, frames, chunk)  # checked before writing anything
+            self.paths = _paths(scene, self.settings, out, allow_outside)
+            _make_shot_folder(self.paths.root)
+            claim_shot_folder(self.paths.root, self.scene, self.paths.frames)
+        except (CollapseError, OSError, RecursionError) as exc:
+            paths = getattr(self, "paths", None)
+            _fail_early(exc, name, paths.root if paths is not None else None)
         self.log = TaskLog(self.paths.logs / f"{name}{log_suffix}.log")
         set_active_log(self.log)
+        for folder in (self.paths.root, self.paths.cache):  # what killed runs left half-written
+            remove_stale_temporaries(folder, self.log)
 
     def run(self, stage: str, fn, *args, **kwargs):
         self.log(f"== {stage}: {self.scene.name} seed {self.settings.seed} -> {self.paths.root}")
+        _injected_crash(stage)
         start = time.perf_counter()
         try:
             with self.log.blender_output():
                 result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a documented exit code
             code = _classify(exc)
-            self.log.error(f"error: {stage}: {exc}")
-            if code == EXIT_FRAME_FAILED and not isinstance(exc, CollapseError):
+            self.log.error(_one_line(stage, exc, self.paths.root))
+            if not isinstance(exc, CollapseError) and not is_disk_full(exc):
                 import traceback
 
-                self.log.error(traceback.format_exc())
+                self.log.file_only(traceback.format_exc())
             raise StageFailed(code, str(exc)) from None
         seconds = time.perf_counter() - start
         self.log(f"== {stage} done in {seconds:.2f} s")
         return result, seconds
 
     def finish(self, code: int = EXIT_OK):
+        """Close the log and exit with ``code``.
+
+        When Blender was loaded, the process leaves with ``os._exit`` once everything is flushed:
+        bpy's own teardown at interpreter exit crashed (exit 139) after complete bakes and
+        renders, and there is nothing left for it to do (every output is already renamed into
+        place and verified).
+        """
         from headless.tasklog import set_active_log
 
         set_active_log(None)
         self.log.close()
+        if "bpy" in sys.modules:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         sys.exit(code)
 
 
@@ -140,6 +209,12 @@ def _guard(task: Task, body):
         body()
     except StageFailed as exc:
         task.finish(exc.code)
+    except Exception as exc:  # noqa: BLE001 - e.g. a full disk while recording a stage
+        task.log.error(_one_line(task.name, exc, task.paths.root))
+        import traceback
+
+        task.log.file_only(traceback.format_exc())
+        task.finish(_classify(exc))
     task.finish(EXIT_OK)
 
 
@@ -150,7 +225,8 @@ def _build(task: Task) -> dict:
     from collapse_addon import api
 
     info, seconds = task.run("build", api.build_stage, task.settings, task.paths, task.log)
-    _record_stage(task.paths, "build", seconds, info)
+    _record_stage(task.paths, "build", seconds,
+                  {**info, "sim_key": api.settings_key(task.settings, api.SIM_SECTIONS)})
     return info
 
 
@@ -165,21 +241,26 @@ def _bake(task: Task) -> dict:
 
 
 def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int | None):
+    from headless import gpu
+
+    cache = gpu.kernel_cache_folder(task.scene, task.settings.render.kernel_cache)
+    gpu.use_kernel_cache(cache)  # before Blender starts a device
+
     from collapse_addon import api
     from collapse_addon.blender.render import temp_dir_for
-    from collapse_addon.core.settings import chunk_frames
     from headless.tasklog import remove_dir_on_signal
 
-    try:
-        frames = task.settings.frame_list(frames_spec)
-        if chunk:
-            frames = chunk_frames(frames, chunk)
-    except SpecError as exc:
-        task.log.error(f"error: {exc}")
-        raise StageFailed(EXIT_SCENE_ERROR, str(exc)) from None
+    frames = task.frames
     remove_dir_on_signal(temp_dir_for(task.paths.frames))
-    (records, skipped), seconds = task.run("render", api.render_stage, task.settings, task.paths,
-                                           frames, threads=threads, log=task.log)
+    timeout = task.settings.render.frame_timeout
+    watchdog = gpu.FrameWatchdog(timeout, lambda idle: _stalled(task, timeout, idle))
+    progress = gpu.RenderProgress(task.log, watchdog, cache)
+    watchdog.start()
+    try:
+        (records, skipped), seconds = task.run("render", api.render_stage, task.settings,
+                                               task.paths, frames, threads=threads, log=progress)
+    finally:
+        watchdog.stop()
     rendered = len(records)
     rate = f"; {rendered / seconds * 60:.1f} frames/min" if seconds > 0 and rendered else ""
     task.log(f"Rendered {rendered} frame(s), skipped {len(skipped)} finished{rate}")
@@ -188,7 +269,24 @@ def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int
     return records, skipped, seconds
 
 
+def _stalled(task: Task, timeout: float, idle: float) -> None:
+    """The render made no progress for render.frame_timeout: a stalled device, exit 4 now
+    (Blender's render loop cannot be interrupted from Python; finished frames are kept)."""
+    from headless.tasklog import run_signal_cleanups
+
+    task.log.error(f"error: render: the render device stalled: no frame progress for "
+                   f"{idle:.1f} s (render.frame_timeout = {timeout:g} s); finished frames are "
+                   "kept (check the GPU and its driver, or raise render.frame_timeout)")
+    run_signal_cleanups()
+    task.log.close()
+    os._exit(EXIT_DEVICE)
+
+
 def _finalize(task: Task, frames: str | None = None) -> dict:
+    from headless.tasklog import remove_dir_on_signal
+
+    # The preview is encoded in a private folder (see render.encode_preview): a SIGTERM removes it.
+    remove_dir_on_signal(task.paths.root / f".tmp-preview-{os.getpid()}")
     manifest, seconds = task.run("finalize", finalize_stage, task.settings, task.paths, task.scene,
                                  task.log, frames)
     _record_stage(task.paths, "finalize", seconds)
@@ -257,6 +355,7 @@ frames_opt = click.option("--frames", default=None, metavar="1-48|1,5,9",
                           help="Frames to render (default: the scene's render.frames, else all).")
 chunk_opt = click.option("--chunk", default=None, metavar="N/M",
                          help="Render only chunk N of M contiguous chunks of the frames.")
+allow_opt = click.option("--allow-outside", "allow_outside", is_flag=True, help=ALLOW_HELP)
 threads_opt = click.option("--threads", type=click.IntRange(0), default=None,
                            help="Render threads (0: all cores; default: the scene's render.threads).")
 
@@ -267,32 +366,39 @@ threads_opt = click.option("--threads", type=click.IntRange(0), default=None,
 @seed_opt
 @frames_opt
 @threads_opt
-def run(scene, out, seed, frames, threads):
-    """Build, bake, render and finalize SCENE: the whole shot, resuming finished frames."""
+@allow_opt
+def run(scene, out, seed, frames, threads, allow_outside):
+    """Build, bake, render and finalize SCENE: the whole shot, resuming finished stages and frames.
+
+    Each stage runs in its own process (as on a farm); a stage that crashes is named with its log.
+    """
     hold_render_threads(threads)
-    task = Task("run", scene, out, seed)
-    summary = {}
+    task = Task("run", scene, out, seed, allow_outside=allow_outside, frames=frames)
 
     def body():
         from collapse_addon import api
+        from headless import stages
 
         total = time.perf_counter()
-        state, _ = task.run("resume check", api.shot_state, task.settings, task.paths)
-        if state in ("missing", "stale"):
-            info = _build(task)
-            summary["build"] = task_stage_seconds(task, "build")
-        else:
-            task.log(f"Already built from these settings: {task.paths.blend}")
-            info = _stage_info(task, "build")
-            summary["build"] = 0.0
-        bake_start = time.perf_counter()
-        report = _bake(task)
-        summary["bake"] = time.perf_counter() - bake_start
-        records, skipped, seconds = _render(task, frames, None, threads)
-        summary["render"] = seconds
-        _finalize(task, frames)
-        summary["finalize"] = task_stage_seconds(task, "finalize")
-        _summary(task, info, report, records, skipped, summary, time.perf_counter() - total)
+        summary = {}
+        out_root = task.paths.root.parent.parent
+        sim_key = api.settings_key(task.settings, api.SIM_SECTIONS)
+        for stage in stages.STAGES:
+            if stage == "build" and stages.built_from_these_settings(task.paths, sim_key):
+                task.log(f"Already built from these settings: {task.paths.blend}")
+                summary[stage] = 0.0
+                continue
+            argv = stages.stage_argv(stage, task.scene, out_root, task.settings.seed, frames,
+                                     threads)
+            try:
+                summary[stage] = stages.run_stage(stage, argv, stages.stage_log(task.paths, stage),
+                                                  task.log)
+            except stages.StageExit as exc:
+                raise StageFailed(exc.code, str(exc)) from None
+            except CollapseError as exc:
+                task.log.error(f"error: run: {shorten(str(exc), 1500)}")
+                raise StageFailed(exc.exit_code, str(exc)) from None
+        _summary(task, _stage_info(task, "build"), summary, time.perf_counter() - total)
 
     _guard(task, body)
 
@@ -304,14 +410,7 @@ def _stage_info(task: Task, stage: str) -> dict:
         return {}
 
 
-def task_stage_seconds(task: Task, stage: str) -> float:
-    try:
-        return task.paths.stage_records()[stage]["seconds"]
-    except (OSError, ValueError, KeyError):
-        return 0.0
-
-
-def _summary(task, info, report, records, skipped, stages, total) -> None:
+def _summary(task, info, stages, total) -> None:
     log = task.log
     log("")
     log(f"Shot {task.scene.stem} seed {task.settings.seed}: {info.get('shards', '?')} shards, "
@@ -319,10 +418,11 @@ def _summary(task, info, report, records, skipped, stages, total) -> None:
     for stage, seconds in stages.items():
         log(f"  {stage:<9} {seconds:8.2f} s")
     log(f"  {'total':<9} {total:8.2f} s")
-    if records:
-        render_time = sum(r.seconds for r in records)
-        log(f"  {len(records)} frames rendered at {len(records) / max(render_time, 1e-9) * 60:.1f} "
-            f"frames/min ({len(skipped)} already finished)")
+    render = _stage_info(task, "render")
+    if render.get("rendered"):
+        log(f"  {render['rendered']} frames rendered at "
+            f"{render['rendered'] / max(render['seconds'], 1e-9) * 60:.1f} frames/min "
+            f"({render.get('skipped', 0)} already finished)")
     p = task.paths
     log(f"Files in {p.root}:")
     for label, path in (("frames", p.frames), ("preview", p.preview), ("contact sheet", p.contact),
@@ -335,9 +435,10 @@ def _summary(task, info, report, records, skipped, stages, total) -> None:
 @scene_arg
 @out_opt
 @seed_opt
-def build(scene, out, seed):
+@allow_opt
+def build(scene, out, seed, allow_outside):
     """Fracture the building and build the rigid-body scene into <shot>/scene.blend."""
-    task = Task("build", scene, out, seed)
+    task = Task("build", scene, out, seed, allow_outside=allow_outside)
     _guard(task, lambda: _build(task))
 
 
@@ -345,9 +446,10 @@ def build(scene, out, seed):
 @scene_arg
 @out_opt
 @seed_opt
-def bake(scene, out, seed):
+@allow_opt
+def bake(scene, out, seed, allow_outside):
     """Bake the simulation of a built shot; write report.json and cache/ (Alembic/USD)."""
-    task = Task("bake", scene, out, seed)
+    task = Task("bake", scene, out, seed, allow_outside=allow_outside)
     _guard(task, lambda: _bake(task))
 
 
@@ -358,7 +460,8 @@ def bake(scene, out, seed):
 @frames_opt
 @chunk_opt
 @threads_opt
-def render(scene, out, seed, frames, chunk, threads):
+@allow_opt
+def render(scene, out, seed, frames, chunk, threads, allow_outside):
     """Render frames of the baked shot (never simulates); skips frames already finished.
 
     Each frame is written under a temporary name and renamed into place, so a killed render
@@ -367,7 +470,8 @@ def render(scene, out, seed, frames, chunk, threads):
     hold_render_threads(threads)
     suffix = f"-{chunk.replace('/', 'of')}" if chunk else (f"-{frames}" if frames else "")
     suffix = "".join(c if c.isalnum() or c in "-_" else "_" for c in suffix)
-    task = Task("render", scene, out, seed, log_suffix=suffix)
+    task = Task("render", scene, out, seed, log_suffix=suffix[:60], allow_outside=allow_outside,
+                frames=frames, chunk=chunk)
     _guard(task, lambda: _render(task, frames, chunk, threads))
 
 
@@ -376,23 +480,41 @@ def render(scene, out, seed, frames, chunk, threads):
 @out_opt
 @seed_opt
 @frames_opt
-def finalize(scene, out, seed, frames):
+@allow_opt
+def finalize(scene, out, seed, frames, allow_outside):
     """Write preview.mp4 (H.264, yuv420p), contact.png and manifest.json of a rendered shot."""
-    task = Task("finalize", scene, out, seed)
+    task = Task("finalize", scene, out, seed, allow_outside=allow_outside, frames=frames)
     _guard(task, lambda: _finalize(task, frames))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@scene_arg
+@out_opt
+@allow_opt
+def warmup(scene, out, allow_outside):
+    """Render one tiny frame with SCENE's engine, device and GPU backend, so that a GPU's kernels
+    are compiled (and kept in render.kernel_cache) before a farm job renders with them."""
+    from headless import gpu
+
+    task = Task("warmup", scene, out, None, allow_outside=allow_outside)
+    _guard(task, lambda: task.run("warmup", gpu.warm_up, task.settings, task.scene, task.log))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @scene_arg
 def check(scene):
     """Validate SCENE and print the settings it resolves to (no Blender needed)."""
-    from collapse_addon.core.settings import dump_scene, load_scene
+    from collapse_addon.core.settings import SceneError, dump_scene, load_scene
 
     try:
         settings = load_scene(scene)
-    except SpecError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_SCENE_ERROR)
+        mesh = Path(settings.mesh.path) if settings.uses_mesh else None
+        if mesh is not None and not mesh.is_file():
+            raise SceneError(scene, "mesh.path", f"{shorten(str(mesh), 200)} "
+                             f"{'is a folder' if mesh.is_dir() else 'does not exist'}",
+                             "give the path of a .obj, .city.json or .blend file")
+    except (SpecError, RecursionError) as exc:
+        _fail_early(exc)
     click.echo(dump_scene(settings, full=True, header=f"{scene} resolves to:"), nl=False)
 
 
@@ -436,10 +558,24 @@ def main(argv: list[str] | None = None) -> int:
     install_signal_handling()
     os.environ.setdefault("PYTHONFAULTHANDLER", "1")
     try:
-        cli.main(args=argv, prog_name="collapse", standalone_mode=True)
+        result = cli.main(args=argv, prog_name="collapse", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    except click.exceptions.UsageError as exc:  # one line, as every other error (no usage text)
+        command = exc.ctx.command_path if exc.ctx is not None else "collapse"
+        click.echo(f"error: {command}: {shorten(exc.format_message(), 600)} "
+                   f"(see {command} --help)", err=True)
+        return EXIT_SCENE_ERROR
+    except click.exceptions.ClickException as exc:
+        click.echo(f"error: {shorten(exc.format_message(), 600)}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except (CollapseError, RecursionError) as exc:
+        click.echo(f"error: {shorten(str(exc), 600)}", err=True)
+        return exit_code_for(exc)
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ class TaskLog:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-            self.file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: "
-                            f"{' '.join(sys.argv)}\n")
+            self._to_file(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: "
+                          f"{' '.join(sys.argv)}")
             faulthandler.enable(self.file)
         # The terminal as it is now, so our lines reach it while Blender's fd 1 goes to the log.
         self.term = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8") \
@@ -51,16 +51,27 @@ class TaskLog:
         if self.term is not None:
             self.term.write(line + "\n")
             self.term.flush()
-        if self.file is not None:
-            self.file.write(line + "\n")
+        self._to_file(line)
 
     def error(self, line: str) -> None:
         """An error: to stderr (as it was before Blender's output was redirected) and the log."""
         if self.err is not None:
             self.err.write(line + "\n")
             self.err.flush()
+        self._to_file(line)
+
+    def file_only(self, text: str) -> None:
+        """Text for the log file only (a traceback: the terminal gets the one-line error)."""
+        self._to_file(text.rstrip("\n"))
+
+    def _to_file(self, line: str) -> None:
+        """The log file is a record, not an output: a full disk must not turn a clear error
+        into a traceback, so a line that cannot be written is dropped (the terminal has it)."""
         if self.file is not None:
-            self.file.write(line + "\n")
+            try:
+                self.file.write(line + "\n")
+            except OSError:
+                pass
 
     @contextlib.contextmanager
     def blender_output(self):
@@ -70,7 +81,8 @@ class TaskLog:
             return
         sys.stdout.flush()
         sys.stderr.flush()
-        self.file.flush()
+        with contextlib.suppress(OSError):
+            self.file.flush()
         saved = os.dup(1), os.dup(2)
         try:
             os.dup2(self.file.fileno(), 1)
@@ -87,7 +99,8 @@ class TaskLog:
     def close(self) -> None:
         if self.file is not None:
             faulthandler.enable(sys.stderr)
-            self.file.close()
+            with contextlib.suppress(OSError):
+                self.file.close()
             self.file = None
         for stream in (self.term, self.err):
             if stream is not None:
@@ -109,12 +122,17 @@ def remove_dir_on_signal(path: Path) -> None:
     on_signal_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
-def _wait_for_signals() -> None:
-    sig = signal.sigwait(set(HANDLED_SIGNALS))
-    name = signal.Signals(sig).name
+def run_signal_cleanups() -> None:
+    """Run what a signal would (remove this process's temporaries), e.g. before an early exit."""
     for fn in _cleanups:
         with contextlib.suppress(Exception):
             fn()
+
+
+def _wait_for_signals() -> None:
+    sig = signal.sigwait(set(HANDLED_SIGNALS))
+    name = signal.Signals(sig).name
+    run_signal_cleanups()
     message = (f"Interrupted by {name}: finished frames are kept; run the same command again "
                "to complete the missing ones.")
     try:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import bpy
 
-from ..core.errors import CollapseError
+from ..core.errors import BrokenFileError, CollapseError, DeviceError, DiskFullError
+from ..core.imagecheck import PngError, check_image, check_mp4
+from ..core.outputs import disk_full_here, set_aside_broken, verify_output, write_json_atomic
 from ..core.settings import RenderSettings
 from . import compat
 
@@ -35,7 +37,7 @@ TMP_PREFIX = ".tmp-"
 PROGRESS_SECONDS = 10.0
 
 
-class RenderDeviceError(CollapseError, RuntimeError):
+class RenderDeviceError(DeviceError):
     """The requested render device is missing or failed (the CLI exits with code 4)."""
 
 
@@ -77,18 +79,27 @@ def peak_memory_mb() -> float:
 # ---------------------------------------------------------------------------------------- settings
 
 
-def select_device(scene, wanted: str) -> str:
-    """Set Cycles' device; returns a description. GPU when asked (or AUTO and one works)."""
+def select_device(scene, wanted: str, backend: str = "AUTO", check: bool = True) -> str:
+    """Set Cycles' device; returns a description naming the GPU backend. GPU when asked (or AUTO
+    and one works); ``backend`` picks one of GPU_BACKENDS (AUTO: the first that works).
+
+    ``check=False`` (build, bake: they render nothing) only records the wish, so a GPU scene is
+    set up on a node without a GPU; the render stage selects (and checks) the device.
+    """
     if scene.render.engine != "CYCLES":
         if wanted == "GPU" and scene.render.engine == "BLENDER_WORKBENCH":
             return "GPU (OpenGL)"
         return "OpenGL" if scene.render.engine != "CYCLES" else "CPU"
+    if not check:
+        scene.cycles.device = "GPU" if wanted == "GPU" else "CPU"
+        return f"{wanted} (chosen when rendering)"
+    backends = GPU_BACKENDS if backend == "AUTO" else (backend,)
     if wanted in ("AUTO", "GPU"):
         try:
             prefs = bpy.context.preferences.addons["cycles"].preferences
         except KeyError:
             prefs = None
-        for backend in GPU_BACKENDS if prefs is not None else ():
+        for backend in backends if prefs is not None else ():
             try:
                 prefs.compute_device_type = backend
                 prefs.get_devices()
@@ -101,14 +112,16 @@ def select_device(scene, wanted: str) -> str:
                 scene.cycles.device = "GPU"
                 return f"GPU ({backend}: {', '.join(d.name for d in gpus)})"
         if wanted == "GPU":
-            raise RenderDeviceError("render.device = GPU but Cycles finds no CUDA, OptiX, HIP, oneAPI "
-                                    "or Metal device (use device = \"AUTO\" or \"CPU\")")
+            names = "CUDA, OptiX, HIP, oneAPI or Metal" if len(backends) > 1 else backends[0]
+            raise RenderDeviceError(f"render.device = GPU but Cycles finds no {names} device "
+                                    "(use device = \"AUTO\" or \"CPU\", or another "
+                                    "render.gpu_backend)")
     scene.cycles.device = "CPU"
     return "CPU"
 
 
 def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | None = None,
-                     seed: int = 0) -> str:
+                     seed: int = 0, check_device: bool = True) -> str:
     """Apply engine, device, samples, resolution and file format; returns the device used.
 
     Metadata stamps (date, render time, host) are switched off so that frames are byte-identical
@@ -158,7 +171,8 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
         scene.cycles.use_denoising = render.denoise
         scene.cycles.seed = seed
         scene.cycles.use_animated_seed = False
-    return select_device(scene, render.device)
+    return select_device(scene, render.device, getattr(render, "gpu_backend", "AUTO"),
+                         check=check_device)
 
 
 # ----------------------------------------------------------------------------------------- frames
@@ -205,12 +219,16 @@ def temp_dir_for(frames_dir: Path) -> Path:
     return Path(frames_dir) / f"{TMP_PREFIX}{socket.gethostname().replace('-', '_')}-{os.getpid()}"
 
 
-def write_json_atomic(path: Path, data) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+def broken_frames(frames_dir: Path, frames: list[int], render: RenderSettings) -> dict[int, str]:
+    """Frames (of those present) whose files are empty, truncated or undecodable: frame -> why."""
+    broken = {}
+    for frame in frames:
+        path = frame_path(frames_dir, frame, render)
+        try:
+            check_image(path)
+        except PngError as exc:
+            broken[frame] = str(exc)
+    return broken
 
 
 def strip_png_timings(path: Path) -> None:
@@ -280,6 +298,12 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
     frames_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_temp(frames_dir, log)
     done = [f for f in frames if frame_path(frames_dir, f, render).exists()]
+    broken = broken_frames(frames_dir, done, render)
+    if broken:  # empty or cut short (a full disk, a copy gone wrong): never counted as finished
+        for frame, why in broken.items():
+            log(f"Frame {frame} is broken ({why})")
+        set_aside_broken(frames_dir, [frame_path(frames_dir, f, render) for f in broken], log)
+        done = [f for f in done if f not in broken]
     todo = [f for f in frames if f not in set(done)]
     if done:
         log(f"Skipping {len(done)} finished frame(s): {_frame_list_text(done)} (already in {frames_dir})")
@@ -318,7 +342,14 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
         log(f"Fra:{state['frame']} {' '.join(stats.split())}")
 
     def on_write(sc, *_):
-        frame = sc.frame_current
+        # Blender only prints an exception raised in a handler: keep it, raise it after the pass.
+        try:
+            write_frame(sc.frame_current)
+        except Exception as exc:  # noqa: BLE001
+            state.setdefault("error", exc)
+            state["frame"] = None
+
+    def write_frame(frame: int):
         written = tmp_dir / f"{frame:0{render.padding}d}{extension(render)}"
         if frame in warm_ups:
             written.unlink(missing_ok=True)
@@ -328,6 +359,10 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
         save_start = time.perf_counter()
         if render.file_format == "PNG" and render.engine == "CYCLES":
             strip_png_timings(written)
+        try:  # a frame counts once it is proven whole: decoded (PNG) or structure-checked (EXR)
+            verify_output(written, f"frame {frame}")
+        except BrokenFileError as exc:
+            raise FrameRenderError(frame, str(exc)) from None
         os.replace(written, final)
         seconds = time.perf_counter() - state["start"]
         record = FrameRecord(frame, str(final), seconds, peak_memory_mb(), host, settings_key)
@@ -354,7 +389,12 @@ def render_frames(scene, frames: list[int], frames_dir: Path, render: RenderSett
             try:
                 result = bpy.ops.render.render(animation=True, scene=scene.name)
             except RuntimeError as exc:
+                if disk_full_here(frames_dir):
+                    raise DiskFullError(f"disk full rendering into {frames_dir} (free space and "
+                                        "run the same command again)") from None
                 raise FrameRenderError(state["frame"] or start, str(exc).strip()) from None
+            if "error" in state:
+                raise state["error"]
             if "FINISHED" not in result or state["frame"] is not None:
                 raise FrameRenderError(state["frame"] or start, f"Blender returned {result}")
     finally:
@@ -498,8 +538,17 @@ def write_contact_sheet(frame_files: list[tuple[int, Path]], out_path: Path, *, 
         tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.png")
         img.filepath_raw = str(tmp)
         img.file_format = "PNG"
-        img.save()
-        os.replace(tmp, out_path)
+        try:
+            img.save()
+            verify_output(tmp, "contact sheet")
+            os.replace(tmp, out_path)
+        except RuntimeError as exc:  # Blender could not write it
+            if disk_full_here(tmp):
+                raise DiskFullError(f"disk full writing the contact sheet {out_path} (free space "
+                                    "and run the same command again)") from None
+            raise BrokenFileError(f"contact sheet {out_path}: {exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     finally:
         bpy.data.images.remove(img)
     return out_path
@@ -551,10 +600,26 @@ def encode_preview(frame_files: list[Path], out_path: Path, *, fps: int,
         ff.audio_codec = "NONE"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         r.filepath = str(tmp_dir / "preview")
-        bpy.ops.render.render(animation=True, scene=scene.name)
+        try:
+            bpy.ops.render.render(animation=True, scene=scene.name)
+        except RuntimeError as exc:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)") from None
+            raise FrameRenderError(0, f"the preview could not be encoded: {str(exc).strip()}") from None
         written = sorted(tmp_dir.glob("*.mp4"))
         if not written:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)")
             raise FrameRenderError(0, f"Blender wrote no MP4 into {tmp_dir}")
+        try:
+            check_mp4(written[0])
+        except PngError as exc:
+            if disk_full_here(tmp_dir):
+                raise DiskFullError(f"disk full writing the preview {out_path} (free space and "
+                                    "run the same command again)") from None
+            raise BrokenFileError(f"preview {out_path} came out broken: {exc}") from None
         os.replace(written[0], out_path)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -63,6 +63,28 @@ def switch_off(empties, frame: int) -> None:
         compat.assign_action(empty, action, slot)
 
 
+def simulate_after(body, holders) -> None:
+    """Make the rigid-body step of every frame wait for the animation of ``holders``.
+
+    Blender's depsgraph has no relation from a constraint holder to the simulation: the holders'
+    animation (glue ``enabled`` switched off) was evaluated in parallel with the step that reads
+    it, so now and then a bake switched glue off a frame late and the same file baked to another
+    collapse. A driver on ``body`` (a rigid body: its transform feeds the step) with one variable
+    per holder adds those relations; its expression is the constant 0, so nothing moves.
+    """
+    if not holders:
+        return
+    driver = body.driver_add("delta_location", 2).driver
+    driver.type = "SCRIPTED"
+    driver.expression = "0.0"
+    for i, holder in enumerate(holders):
+        variable = driver.variables.new()
+        variable.name = f"g{i}"
+        variable.type = "SINGLE_PROP"
+        variable.targets[0].id = holder
+        variable.targets[0].data_path = "rigid_body_constraint.enabled"
+
+
 def shake(objects, motion: np.ndarray, frame_start: int) -> None:
     """Make passive ``objects`` kinematic and move them by ``motion`` (F, 3) from ``frame_start``."""
     frames = np.arange(frame_start, frame_start + len(motion), dtype=float)
@@ -140,6 +162,9 @@ def apply_trigger(plan, shard_objects, glue_empties, sim, *, ball=None, ground_o
     for frame in np.unique(unglue_frames):
         rows = plan.unglue[unglue_frames == frame]
         switch_off([glue_empties[int(g)] for g in rows], int(frame))
+    if len(plan.unglue) and ground_objects:
+        holders = list({glue_empties[int(g)].name: glue_empties[int(g)] for g in plan.unglue}.values())
+        simulate_after(ground_objects[0], holders)
     if ball is not None and plan.ball is not None:
         kick(ball, plan.ball["velocity"], plan.frame, sim.frame_seconds)
     if plan.ground_motion is not None:

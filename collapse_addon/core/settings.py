@@ -33,6 +33,7 @@ from pathlib import Path
 from .building import FACADES, BuildingSpec
 from .errors import SpecError
 from .field_meta import allowed_text
+from .limits import MAX_NESTING, MAX_SCENE_BYTES, nesting_depth, parse_frame_runs, parse_frames
 from .materials import MATERIALS, Material
 from .physics import SimulationSpec, TriggerSpec, validate_trigger_timing
 from .seeds import MAX_CELLS, PATTERNS, FractureSpec
@@ -82,7 +83,7 @@ def check_fields(obj) -> None:
         if value is None:
             continue
         if choices is not None and value not in choices:
-            near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            near = difflib.get_close_matches(str(value)[:100], [str(c) for c in choices], n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
             raise SpecError(f.name, f"unknown value {value!r}",
                             f"{hint}choose from {', '.join(map(str, choices))}")
@@ -201,6 +202,14 @@ class RenderSettings:
     threads: int = setting(0, "Render threads; 0: all cores. --threads overrides it.",
                            limits=(0, 1024))
     film_transparent: bool = setting(False, "Transparent background instead of the sky.")
+    gpu_backend: str = setting("AUTO", "Cycles GPU backend for device GPU/AUTO: AUTO (the first "
+                               "that works: OPTIX, CUDA, HIP, ONEAPI, METAL) or one of them.",
+                               choices=("AUTO", "OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"))
+    kernel_cache: str = setting("", "Folder for compiled GPU kernels (CUDA/OptiX caches), e.g. on "
+                                "a share all farm nodes see; relative to the scene file; empty: "
+                                "the driver's default.")
+    frame_timeout: float = setting(0.0, "Seconds one frame may take before the render counts as "
+                                   "stalled (exit 4); 0: no limit.", limits=(0, 604800), unit="s")
 
     def __post_init__(self):
         object.__setattr__(self, "resolution", tuple(self.resolution))
@@ -217,7 +226,8 @@ class OutputSettings:
     """Where the shot goes and which extra files ``finalize`` and ``bake`` write."""
 
     directory: str = setting("out", "Output root; the shot goes to <directory>/<scene>/<seed>/. "
-                             "Relative to the working directory. --out overrides it.")
+                             "Relative to the scene file and inside its folder (else --out DIR "
+                             "or --allow-outside). --out overrides it.")
     preview: bool = setting(True, "finalize: write preview.mp4 (H.264, yuv420p).")
     contact_sheet: bool = setting(True, "finalize: write contact.png, a grid of frames.")
     contact_frames: int = setting(12, "Frames shown on the contact sheet.", limits=(1, 100))
@@ -337,12 +347,15 @@ class ShotSettings:
         """Frames to render: ``override`` ("1-48", "1,5,9"), else ``render.frames``, else all."""
         start, end = self.frame_range()
         spec = override or self.render.frames
-        frames = parse_frames(spec) if spec else list(range(start, end + 1))
-        outside = [f for f in frames if not start <= f <= end]
-        if outside:
-            raise SpecError("frames", f"frame {outside[0]} is outside the simulation's "
-                            f"{start}-{end}", f"pick frames from {start} to {end}")
-        return frames
+        if not spec:
+            return list(range(start, end + 1))
+        runs = parse_frame_runs(spec)
+        for a, b, _ in runs:  # checked before the runs are expanded
+            if not (start <= a <= end and start <= b <= end):
+                bad = a if not start <= a <= end else b
+                raise SpecError("frames", f"frame {bad} is outside the simulation's "
+                                f"{start}-{end}", f"pick frames from {start} to {end}")
+        return parse_frames(spec)
 
 
 SECTIONS: dict[str, type] = {
@@ -362,23 +375,6 @@ DERIVED_KEYS = {("fracture", "seed"), ("trigger", "seed")}
 
 
 # ------------------------------------------------------------------------------------ frame lists
-
-
-def parse_frames(text: str) -> list[int]:
-    """Parse "1-48", "1,5,9", "1-10,20-30" or "1-48x2" into a sorted list of unique frames."""
-    frames: set[int] = set()
-    for part in str(text).replace(" ", "").split(","):
-        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?", part)
-        if not m:
-            raise SpecError("frames", f"cannot read {part!r} in {text!r}",
-                            "write frames like 1-48, 1,5,9 or 1-48x2")
-        a = int(m.group(1))
-        b = int(m.group(2)) if m.group(2) is not None else a
-        step = int(m.group(3)) if m.group(3) else 1
-        if b < a or step < 1:
-            raise SpecError("frames", f"empty range {part!r}", "write the first frame first, e.g. 1-48")
-        frames.update(range(a, b + 1, step))
-    return sorted(frames)
 
 
 def chunk_frames(frames: list[int], chunk: str) -> list[int]:
@@ -535,6 +531,11 @@ def load_scene(source: str | Path) -> ShotSettings:
     if isinstance(source, Path) or ("\n" not in source and "=" not in source):
         path = Path(source)
         try:
+            if path.is_dir():
+                raise SceneError(path, "(file)", "is a folder", "give the path of a .toml file")
+            if path.stat().st_size > MAX_SCENE_BYTES:
+                raise SceneError(path, "(file)", f"is {path.stat().st_size} bytes",
+                                 f"a scene file has at most {MAX_SCENE_BYTES} bytes")
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SceneError(path, "(file)", "no such scene file",
@@ -543,14 +544,26 @@ def load_scene(source: str | Path) -> ShotSettings:
             raise SceneError(path, "(file)", f"cannot read it: {exc}", "give a UTF-8 TOML file") from None
     else:
         text = source
+    if len(text) > MAX_SCENE_BYTES:
+        raise SceneError(path, "(file)", f"is {len(text)} characters",
+                         f"a scene has at most {MAX_SCENE_BYTES} bytes")
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise SceneError(path, "(syntax)", f"arrays or tables nested {depth} deep",
+                         f"nest at most {MAX_NESTING} deep")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SceneError(path, "(syntax)", str(exc), "fix the TOML syntax at that line") from None
+    except RecursionError:
+        raise SceneError(path, "(syntax)", "nested too deeply", "nest arrays less deeply") from None
     settings = settings_from_dict(data, path)
     if settings.uses_mesh and path is not None and not Path(settings.mesh.path).is_absolute():
         mesh = dataclasses.replace(settings.mesh, path=str((path.parent / settings.mesh.path).resolve()))
         settings = dataclasses.replace(settings, mesh=mesh)
+    if settings.uses_mesh and Path(settings.mesh.path).is_dir():
+        raise SceneError(path, "mesh.path", f"{settings.mesh.path} is a folder",
+                         "give the path of a mesh file")
     return settings
 
 

@@ -133,7 +133,7 @@ def render_command(scene, seed, no_bake, no_finalize, workers, scheduler, jobque
         shot, frame_list = resolve_shot(scene, out, seed, frames)
         threads = _render_threads(threads, jobqueue_config)
     except CollapseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), exc.exit_code)
     sys.exit(_run_and_report([(shot, frame_list)], chunk_size, threads, engine, retries,
                              bake=not no_bake, finalize=not no_finalize))
 
@@ -152,11 +152,11 @@ def batch_command(scene, seeds, variations, workers, scheduler, jobqueue_config,
 
     engine = _engine(workers, scheduler, jobqueue_config)
     try:
-        seed_list = parse_frames(seeds) if seeds else None
+        seed_list = parse_frames(seeds, "--seeds") if seeds else None
         shots = batch_shots(scene, out, seed_list, [parse_variation(v) for v in variations], frames)
         threads = _render_threads(threads, jobqueue_config)
     except CollapseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), exc.exit_code)
     if len(shots) == 1 and not seeds and not variations:
         click.echo("note: no --seeds or --vary given: one shot", err=True)
     sys.exit(_run_and_report(shots, chunk_size, threads, engine, retries))
@@ -198,10 +198,13 @@ def openjd_command(scene, output, out, seed, frames, chunk_size, threads, collap
     try:
         shot, frame_list = resolve_shot(scene, out, seed, frames)
     except CollapseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), exc.exit_code)
     template = openjd_template(scene, shot.out, format_frames(frame_list), chunk_size, threads,
                                seed, collapse_cmd, template_dir=output.resolve().parent)
-    write_openjd_template(output, template)
+    try:
+        write_openjd_template(output, template)
+    except OSError as exc:
+        _fail(f"-o/--output: cannot write {output}: {exc.strerror or exc} (give a writable path)")
     click.echo(f"wrote {output} (validated with openjd-model): steps Build, Bake, Render "
                f"({len(frame_list)} frames, {chunk_size} per task), Finalize")
 
@@ -220,10 +223,13 @@ def flamenco_command(scene, output, out, seed, frames, chunk_size, threads, coll
     try:
         shot, frame_list = resolve_shot(scene, out, seed, frames)
     except CollapseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), exc.exit_code)
     script = flamenco_job_type(scene, shot.out, format_frames(frame_list), chunk_size, threads,
                                seed, collapse_cmd)
-    write_flamenco_job_type(output, script)
+    try:
+        write_flamenco_job_type(output, script)
+    except OSError as exc:
+        _fail(f"-o/--output: cannot write {output}: {exc.strerror or exc} (give a writable path)")
     click.echo(f"wrote {output}: copy it into the Flamenco Manager's scripts/ folder")
 
 
@@ -237,7 +243,7 @@ def jobqueue_command(config):
         settings = load_config(config)
         script = job_script(config)
     except CollapseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), exc.exit_code)
     click.echo(f"# {settings.system}: {settings.jobs} job(s), render threads "
                f"{settings.render_threads or 'Blender default'}")
     click.echo(script)

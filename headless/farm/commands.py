@@ -45,7 +45,9 @@ class Shot:
     def folder(self) -> Path:
         """``out/<scene stem>/<seed>/``, where the CLI writes this shot."""
         seed = self.scene_seed if self.seed is None else self.seed
-        return Path(self.out) / Path(self.scene).stem / str(seed)
+        from collapse_addon.core.shotfolder import shot_folder_name
+
+        return Path(self.out) / shot_folder_name(Path(self.scene).stem) / str(seed)
 
     def frame_file(self, frame: int) -> Path:
         """Where the CLI writes ``frame``: ``<folder>/frames/0001.png`` for padding 4."""
@@ -89,19 +91,21 @@ class Shot:
 
 
 def resolve_shot(scene: str | Path, out: str | Path | None = None, seed: int | None = None,
-                 frames: str | None = None) -> tuple[Shot, list[int]]:
+                 frames: str | None = None, allow_outside: bool = False) -> tuple[Shot, list[int]]:
     """Read ``scene`` (raises SceneError naming the key on a bad file) and return the shot and the
     frames to render: ``frames`` ("1-48", "1,5,9"), else the scene's ``render.frames``, else all.
 
-    ``out`` defaults to the scene's ``output.directory``, as for ``collapse render``.
+    ``out`` defaults to the scene's ``output.directory`` (relative to the scene file, kept inside
+    its folder unless ``allow_outside``), as for ``collapse render``.
     """
     from collapse_addon.core.settings import load_scene
+    from collapse_addon.core.shotfolder import output_root
 
     settings = load_scene(Path(scene))
     if seed is not None:
         settings = settings.with_seed(seed)
     # Absolute: workers may start in another folder (or on another machine with the same mounts).
-    out = (Path(out) if out is not None else Path(settings.output.directory)).resolve()
+    out = output_root(Path(scene), settings.output.directory, out, allow_outside).resolve()
     scene = Path(scene).resolve()
     extension = ".png" if settings.render.file_format == "PNG" else ".exr"
     shot = Shot(Path(scene), out, seed, settings.seed, settings.render.padding, extension)

@@ -11,6 +11,7 @@ cuts the frames) and one ``finalize`` task; each runs the ``collapse`` CLI throu
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .frames import format_frames, parse_frames
@@ -90,8 +91,12 @@ def flamenco_job_type(scene: str | Path, out: str | Path, frames: str, chunk_siz
         "render_threads": int(threads or 0),
         "seed": -1 if seed is None else int(seed),
     }
-    return (JOB_TYPE_SCRIPT.replace("__SCENE_NAME__", Path(scene).name)
-            .replace("__DEFAULTS__", json.dumps(defaults, indent=4)))
+    # Scene-derived text enters the script only as JSON string literals (ASCII-escaped, so no
+    # newline or U+2028 ends the comment line), in one pass: a value holding a marker is never
+    # expanded again.
+    values = {"__SCENE_NAME__": json.dumps(Path(scene).name),
+              "__DEFAULTS__": json.dumps(defaults, indent=4)}
+    return re.sub("|".join(values), lambda m: values[m.group(0)], JOB_TYPE_SCRIPT)
 
 
 def write_flamenco_job_type(path: str | Path, script: str) -> Path:

@@ -48,12 +48,15 @@ def openjd_template(scene: str | Path, out: str | Path, frames: str, chunk_size:
     render_args = ["render", *shot_args, "--frames", "{{Task.Param.Frame}}"]
     if threads is not None:
         render_args += ["--threads", str(threads)]
-    stem = Path(scene).stem
+    # The job name is an OpenJD format string: scene-derived text goes in sanitised (no "{{").
+    from collapse_addon.core.shotfolder import shot_folder_name
+
+    stem = shot_folder_name(Path(scene).stem)
     return {
         "specificationVersion": SPEC_VERSION,
         "extensions": EXTENSIONS,
         "name": f"Collapse {stem}" + (f" seed {seed}" if seed is not None else ""),
-        "description": f"Build, bake, render in chunks and finalize the Collapse scene {Path(scene).name}.",
+        "description": f"Build, bake, render in chunks and finalize the Collapse scene {stem}.",
         "parameterDefinitions": [
             {"name": "SceneFile", "type": "PATH", "objectType": "FILE", "dataFlow": "IN",
              **_path_default(scene, template_dir), "description": "The Collapse scene (.toml)."},

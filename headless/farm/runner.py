@@ -17,10 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from collapse_addon.core.errors import EXIT_MEANINGS  # the CLI's exit codes: one table
+
 FARM_EVENT_TOPIC = "collapse-farm"
-# Exit codes of the collapse CLI (see `collapse --help`).
-EXIT_MEANINGS = {0: "done", 1: "a frame failed", 2: "usage or scene error", 3: "missing input",
-                 4: "out of memory or device failure"}
 # A bad scene or a missing bake fails the same way every time: retrying it only wastes the farm.
 NOT_RETRIED = (2, 3)
 
@@ -34,8 +33,12 @@ class CommandFailed(RuntimeError):
         self.log_path = log_path
         self.tail = tail
         meaning = EXIT_MEANINGS.get(returncode)
-        if meaning is None and returncode < 0:
-            meaning = f"killed by {signal.Signals(-returncode).name}"
+        if meaning is None and (returncode < 0 or 128 < returncode < 160):
+            number = -returncode if returncode < 0 else returncode - 128
+            try:
+                meaning = f"killed by {signal.Signals(number).name}"
+            except ValueError:
+                meaning = None
         super().__init__(f"{label}: exit {returncode} ({meaning or 'unknown'}); "
                          f"log {log_path}\n{tail}")
 

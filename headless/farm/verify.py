@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .commands import Shot
-from .pngcheck import PngError, decode_png
-
-EXR_MAGIC = b"\x76\x2f\x31\x01"
+from .pngcheck import PngError, check_image
 
 
 @dataclass
@@ -25,7 +23,7 @@ class FrameCheck:
 
 
 def check_frames(shot: Shot, frames: list[int]) -> FrameCheck:
-    """Decode every PNG frame fully (EXR: header magic only); report what is missing or broken."""
+    """Decode every PNG frame fully (EXR: header, offset table and last chunk); report what is missing or broken."""
     result = FrameCheck(shot)
     for frame in frames:
         path = shot.frame_file(frame)
@@ -34,10 +32,7 @@ def check_frames(shot: Shot, frames: list[int]) -> FrameCheck:
             result.missing.append(frame)
             continue
         try:
-            if path.suffix == ".png":
-                decode_png(path)
-            elif path.read_bytes()[:4] != EXR_MAGIC:
-                raise PngError(f"{path}: not an OpenEXR file")
+            check_image(path)
         except PngError as exc:
             result.broken.append(str(exc))
     return result
