@@ -220,10 +220,15 @@ class Building:
 def element_box_contacts(lo: np.ndarray, hi: np.ndarray, tol: float = _TOUCH_TOL) -> ElementContacts:
     """Find every pair of boxes that share a face patch of positive area.
 
-    Vectorised over all pairs (fine up to a few thousand elements, which procedural buildings are).
+    Candidate pairs come from a sort-and-sweep over the boxes grown by ``tol`` (``aabb_pairs``), so
+    the cost follows the touching pairs, not all n^2 pairs (a 20 x 10 x 10-bay building has
+    ~24,000 elements and ~100,000 contacts, 290 million pairs).
     """
-    n = len(lo)
-    ia, ib = np.triu_indices(n, k=1)
+    from .mesh_geometry import aabb_pairs
+
+    lo = np.asarray(lo, float).reshape(-1, 3)
+    hi = np.asarray(hi, float).reshape(-1, 3)
+    ia, ib = aabb_pairs(lo - tol, hi + tol, lo - tol, hi + tol, same=True)
     rows = []
     for axis in range(3):
         others = [k for k in range(3) if k != axis]
