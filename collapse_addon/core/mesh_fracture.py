@@ -65,6 +65,7 @@ where it is original surface (its contact area is still the true overlap). No ``
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -159,7 +160,7 @@ def fracture_mesh(vertices, faces, spec: FractureSpec | None = None, *, name: st
 
 
 def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
-                    backend: str | None = None) -> ShardSet:
+                    backend: str | None = None, solids=None, log=None) -> ShardSet:
     """Fracture several closed meshes (e.g. the houses of a CityJSON file) into one ShardSet.
 
     ``meshes``: ``[(vertices, faces), ...]``; shard ``element`` is the mesh's index. ``cell_count``
@@ -167,14 +168,19 @@ def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
     ``shard_size`` applies to each mesh. Each mesh draws its seeds from its own child of
     ``spec.seed``, so mesh 0 alone gives the same shards as ``fracture_mesh``. Contacts are found
     within each mesh only: meshes that touch (terraced houses) get no contacts between them.
+    ``solids``: already prepared ``SolidMesh`` objects instead of ``meshes``; ``log``: a callable
+    given a progress line every few seconds.
     """
     spec = spec or FractureSpec()
     _check_gap(spec)
-    names = list(names) if names is not None else [f"mesh {i}" for i in range(len(meshes))]
-    if len(meshes) == 0 or len(names) != len(meshes):
-        raise SpecError("meshes", f"needs one or more meshes and one name each, got {len(meshes)} / {len(names)}",
-                        "pass [(vertices, faces), ...]")
-    solids = [prepare_solid(v, f, n) for (v, f), n in zip(meshes, names, strict=True)]
+    if solids is None:
+        names = list(names) if names is not None else [f"mesh {i}" for i in range(len(meshes))]
+        if len(meshes) == 0 or len(names) != len(meshes):
+            raise SpecError("meshes", f"needs one or more meshes and one name each, got {len(meshes)} / "
+                            f"{len(names)}", "pass [(vertices, faces), ...]")
+        solids = [prepare_solid(v, f, n) for (v, f), n in zip(meshes, names, strict=True)]
+    elif len(solids) == 0:
+        raise SpecError("meshes", "needs one or more solids", "pass prepared solids")
     if spec.shard_size is not None:
         counts = [mesh_cell_count(spec, s) for s in solids]
     else:
@@ -185,8 +191,12 @@ def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
         counts[np.argsort(-(share - counts), kind="stable")[:extra]] += 1
         counts = np.maximum(counts, spec.min_cells_per_element)
     rngs = element_generators(spec.seed, len(solids))
-    parts = [_fracture_solid(s, sample_mesh_seeds(spec, s, int(n), rng), backend)
-             for s, n, rng in zip(solids, counts, rngs, strict=True)]
+    parts, clock = [], time.perf_counter()
+    for k, (s, n, rng) in enumerate(zip(solids, counts, rngs, strict=True)):
+        parts.append(_fracture_solid(s, sample_mesh_seeds(spec, s, int(n), rng), backend))
+        if log is not None and (time.perf_counter() - clock > 2.0 or k + 1 == len(solids)):
+            log(f"Fractured {k + 1} of {len(solids)} meshes")
+            clock = time.perf_counter()
     return join_shard_sets(parts)
 
 

@@ -194,3 +194,35 @@ def _check_winding(tri_points, shell, n_shells, diag, name, per_shell: int = 8, 
         raise MeshError(name, f"overlaps itself or has an inside-out part near {_where(centre[k:k + 1], 1)} "
                         f"(winding number {w_in[k]:.2f} inside, {w_out[k]:.2f} outside; expected 1 and 0)",
                         "join overlapping parts with a Union boolean and recalculate normals outside")
+
+
+def solid_from_manifold(solid, name: str = "mesh") -> SolidMesh:
+    """A ``SolidMesh`` from a manifold3d ``Manifold`` that is closed and 2-manifold by construction
+    (a solidified soup): no checks, triangles on one plane share a face id so cut pieces merge
+    them back into polygons."""
+    import manifold3d
+
+    mesh = solid.to_mesh()
+    vertices = np.array(mesh.vert_properties, float)[:, :3]
+    tris = np.asarray(mesh.tri_verts, np.int64)
+    if len(tris) < 4 or solid.volume() <= 0:
+        raise MeshError(name, "is empty after solidifying", "give a mesh that encloses volume")
+    lo, hi = vertices.min(0), vertices.max(0)
+    diag = float(np.linalg.norm(hi - lo))
+    tol = _REL_TOL * diag
+    p = vertices[tris]
+    cr = _cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    normal = cr / np.maximum(np.linalg.norm(cr, axis=1), 1e-300)[:, None]
+    offset = np.einsum("ij,ij->i", normal, p[:, 0])
+    key = np.column_stack([np.round(normal * 1e6), np.round(offset / max(1e-6 * diag, 1e-12))])
+    _, tri_face = np.unique(key, axis=0, return_inverse=True)
+    tri_face = tri_face.ravel().astype(np.int64)
+    rebuilt = manifold3d.Manifold(manifold3d.Mesh64(
+        vert_properties=np.ascontiguousarray(vertices), tri_verts=np.ascontiguousarray(tris, dtype=np.uint64),
+        face_id=np.ascontiguousarray(tri_face, dtype=np.uint64)))
+    if rebuilt.status() != manifold3d.Error.NoError:
+        raise MeshError(name, f"manifold3d refuses the solidified mesh ({rebuilt.status().name})",
+                        "try a finer [mesh] solidify_step")
+    shell, n_shells = _shells(tris, len(vertices))
+    return SolidMesh(name, vertices, tris, tri_face, int(tri_face.max()) + 1, float(rebuilt.volume()),
+                     lo, hi, tol, n_shells, rebuilt)

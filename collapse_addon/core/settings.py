@@ -103,17 +103,42 @@ class MeshSource:
     """The artist's own building instead of the procedural one."""
 
     path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON) or .blend; "
-                        "relative paths are relative to the scene file. Empty: use [building]. The "
-                        "mesh is placed with its footprint centred on the origin and its base at z = 0.")
+                        "relative paths are relative to the scene file. Empty: use [building]. Where "
+                        "it is placed: see placement.")
     object: str = setting("", "Object name inside a .blend file (required for .blend), or the "
                           "CityObject id in a CityJSON file (default: its first building).")
     material: str = setting("reinforced_concrete", "Material preset of the whole mesh.",
                             choices=tuple(MATERIALS))
     scale: float = setting(1.0, "Uniform scale applied on import (e.g. 0.01 for centimetres).",
                            limits=(1e-6, 1e6))
+    # Issue 14: real buildings (axes, repair, solidify, city tiles); see docs/real-buildings.md.
+    up_axis: str = setting("auto", "The file's up axis, turned to Blender's Z. auto: Y for an OBJ "
+                           "written by Blender (its exporter's default), Z otherwise.",
+                           choices=("auto", "Z", "Y", "X", "-Y"))
+    repair: bool = setting(False, "Repair a mesh that is not a clean solid (merge by distance, "
+                           "drop doubled faces, close T-junctions, fill planar holes, fix winding); "
+                           "a step that makes it worse is undone.")
+    solidify: bool = setting(True, "Rebuild a mesh that is still not a clean solid as a closed one "
+                             "from its winding number (volume change and max deviation are logged); "
+                             "false: refuse it with the defect named.")
+    solidify_step: float | None = setting(None, "Grid step of solidify (default: the longest side "
+                                          "/ 64).", limits=(1e-4, 100.0), unit="m")
+    lod: str = setting("highest", "CityJSON level of detail (\"1\", \"1.2\", \"2.2\") or highest.")
+    objects: tuple[str, ...] = setting((), "CityJSON / OBJ tile: ids of the buildings to fracture "
+                                       "(OBJ: object names), or [\"*\"] for every building; each "
+                                       "becomes its own element.", default_factory=tuple)
+    bbox: tuple[float, float, float, float] | None = setting(
+        None, "Tile: keep the buildings whose footprint centre lies in [xmin, ymin, xmax, ymax] "
+        "(the file's coordinates, before any move).")
+    placement: str = setting("auto", "keep: the file's coordinates; centre: footprint centre to "
+                             "the origin; auto: centre for CityJSON (national grids), keep "
+                             "otherwise. Every building's base goes to z = 0 unless kept.",
+                             choices=("auto", "keep", "centre"))
 
     def __post_init__(self):
         check_fields(self)
+        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+            raise SpecError("bbox", f"{list(self.bbox)} is empty", "give [xmin, ymin, xmax, ymax]")
         if self.path:
             lower = self.path.lower()
             if not lower.endswith(MESH_SUFFIXES):
