@@ -39,9 +39,9 @@ def is_cityjson(path) -> bool:
 
 def read_mesh_source(source, path: Path, blend_mesh=None) -> list[CityBuilding]:
     """The buildings the ``[mesh]`` section picks, in the file's coordinates."""
-    every = "*" in source.objects
-    ids = () if every else tuple(source.objects)
-    tile = bool(source.objects) or source.bbox is not None
+    every = "*" in source.object_ids
+    ids = () if every else source.object_ids
+    tile = bool(source.object_ids) or source.bbox is not None
     name = path.stem.removesuffix(".city")
     if blend_mesh is not None:
         return [CityBuilding(source.object or name, *blend_mesh)]
@@ -74,7 +74,7 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
     (CityJSON: footprint centre to the origin; every building's base to z = 0 unless kept).
     """
     path = Path(path)
-    tile = bool(source.objects) or source.bbox is not None
+    tile = bool(source.object_ids) or source.bbox is not None
     buildings = read_mesh_source(source, path, blend_mesh)
     log(f"Read {len(buildings)} building(s) from {path.name}")
     merge = 1e-3 if is_cityjson(path) else None  # CityJSON rounds coordinates to the millimetre

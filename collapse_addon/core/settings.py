@@ -124,12 +124,13 @@ class MeshSource:
     solidify_step: float | None = setting(None, "Grid step of solidify (default: the longest side "
                                           "/ 64).", limits=(1e-4, 100.0), unit="m")
     lod: str = setting("highest", "CityJSON level of detail (\"1\", \"1.2\", \"2.2\") or highest.")
-    objects: tuple[str, ...] = setting((), "CityJSON / OBJ tile: ids of the buildings to fracture "
-                                       "(OBJ: object names), or [\"*\"] for every building; each "
-                                       "becomes its own element.", default_factory=tuple)
-    bbox: tuple[float, float, float, float] | None = setting(
-        None, "Tile: keep the buildings whose footprint centre lies in [xmin, ymin, xmax, ymax] "
-        "(the file's coordinates, before any move).")
+    objects: str = setting("", "CityJSON / OBJ tile: ids of the buildings to fracture, comma-"
+                           "separated (OBJ: object names), or * for every building; each becomes "
+                           "its own element. Empty: one building (object, else the first).")
+    bbox: tuple[float, float, float, float] | None = field(default=None, metadata={
+        "doc": "Tile: keep the buildings whose footprint centre lies in [xmin, ymin, xmax, ymax] "
+               "(the file's coordinates, before any move).", "range": None, "choices": None,
+        "units": "m", "kind": "region"})
     placement: str = setting("auto", "keep: the file's coordinates; centre: footprint centre to "
                              "the origin; auto: centre for CityJSON (national grids), keep "
                              "otherwise. Every building's base goes to z = 0 unless kept.",
@@ -137,7 +138,8 @@ class MeshSource:
 
     def __post_init__(self):
         check_fields(self)
-        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+        if self.bbox is not None and not (len(self.bbox) == 4 and self.bbox[0] < self.bbox[2]
+                                          and self.bbox[1] < self.bbox[3]):
             raise SpecError("bbox", f"{list(self.bbox)} is empty", "give [xmin, ymin, xmax, ymax]")
         if self.path:
             lower = self.path.lower()
@@ -147,6 +149,11 @@ class MeshSource:
             if lower.endswith(".blend") and not self.object:
                 raise SpecError("object", "a .blend source needs the object's name",
                                 "set object = \"Name\" to the mesh object to fracture")
+
+    @property
+    def object_ids(self) -> tuple[str, ...]:
+        """The ids in ``objects`` (``("*",)`` for every building)."""
+        return tuple(i.strip() for i in self.objects.split(",") if i.strip())
 
 
 @dataclass(frozen=True)
