@@ -50,8 +50,10 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
         if "NaN" in exc.problem or "is empty" in exc.problem:
             raise
     notes = []
-    if repair:
+    fixed = None
+    if repair or solidify:
         fixed = repair_mesh(vertices, faces, merge_distance=merge_distance)
+    if repair:
         notes.append(f"{name}: repair: {fixed.summary()}")
         if fixed.changed:
             try:
@@ -62,7 +64,9 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
     if solidify:
         from .solidify import solidify_mesh
 
-        result = solidify_mesh(vertices, faces, name=name, step=solidify_step)
+        # From the repaired mesh (never worse than the input): a large face wound the wrong way
+        # would pull the winding number down over the whole solid.
+        result = solidify_mesh(fixed.vertices, fixed.faces, name=name, step=solidify_step)
         notes.append(f"{name}: {result.describe()} (exact route refused: {error.problem})")
         return PreparedMesh(solid_from_manifold(result.manifold, name), "solidified", tuple(notes))
     options = [] if repair else ["[mesh] repair = true (add-on: Repair Meshes)"]

@@ -28,9 +28,11 @@ class MeshDefects:
         return self.open_edges + self.nonmanifold_edges + self.disagreeing_edges
 
     def worse_than(self, other: MeshDefects) -> bool:
-        """More bad edges in all, or more degenerate faces (welding may trade open edges for a
-        few doubled ones that a later step removes, so the kinds are not compared one by one)."""
-        return self.bad_edges > other.bad_edges or self.degenerate_faces > other.degenerate_faces
+        """More bad edges in all, as many but more of them open (a hole is the worst defect), or
+        more degenerate faces. Welding may trade open edges for a few doubled ones that a later
+        step removes, so the kinds are not compared one by one."""
+        return (self.bad_edges > other.bad_edges or self.degenerate_faces > other.degenerate_faces
+                or (self.bad_edges == other.bad_edges and self.open_edges > other.open_edges))
 
     @property
     def clean(self) -> bool:
@@ -174,10 +176,15 @@ def repair_mesh(vertices, faces, *, merge_distance: float | None = None,
     if dropped and state.try_step("drop degenerate faces", state.v, kept):
         result.dropped_degenerate += dropped
         result.notes.append(f"dropped {dropped} degenerate faces")
-    kept, dropped = _drop_doubled(state.loops)
-    if dropped and state.try_step("drop doubled faces", state.v, kept):
-        result.dropped_duplicates = dropped
-        result.notes.append(f"dropped {dropped} doubled faces")
+    for keep_one in (False, True):
+        # Oppositely wound pairs go together (an internal double wall); if that opens the mesh,
+        # one face of each pair goes (a face pasted twice, once the wrong way round).
+        kept, dropped = _drop_doubled(state.loops, keep_one=keep_one)
+        name = "drop doubled faces" + (", one of each pair" if keep_one else "")
+        if dropped and state.try_step(name, state.v, kept):
+            result.dropped_duplicates = dropped
+            result.notes.append(f"dropped {dropped} doubled faces")
+            break
     split, inserted = _split_t_junctions(state.v, [list(lp) for lp in state.loops], max(dist, 1e-12 * diag))
     if inserted and state.try_step("close T-junctions", state.v, split):
         result.split_t_junctions = inserted
@@ -268,7 +275,7 @@ def _drop_degenerate(v, loops_all, diag):
     return kept, dropped
 
 
-def _drop_doubled(loops_all):
+def _drop_doubled(loops_all, keep_one: bool = False):
     seen: dict[tuple, list[int]] = {}
     for i, loops in enumerate(loops_all):
         seen.setdefault(tuple(sorted(loops[0].tolist())), []).append(i)
@@ -279,7 +286,7 @@ def _drop_doubled(loops_all):
             a = remaining.pop(0)
             partner = next((b for b in remaining if not _same_cycle(loops_all[a][0], loops_all[b][0])), None)
             if partner is not None:
-                drop.update((a, partner))
+                drop.update((partner,) if keep_one else (a, partner))
                 remaining.remove(partner)
             else:
                 drop.add(remaining.pop(0))
@@ -436,9 +443,12 @@ def _consistent_winding(v, loops_all, notes) -> np.ndarray:
     depth = np.zeros(n_comp, int)
     if 1 < n_comp <= 200:
         for c in range(n_comp):
-            probe = shell_tris[c][0].mean(0)[None]
+            # Nested only if wholly inside: every corner (up to 64) inside the other shell; two
+            # shells that cross each other (self-intersection) are both wound outwards.
+            corners = np.unique(shell_tris[c].reshape(-1, 3), axis=0)
+            probe = corners[:: max(1, len(corners) // 64)]
             for d in range(n_comp):
-                if d != c and abs(winding_numbers(probe, shell_tris[d])[0]) > 0.5:
+                if d != c and (np.abs(winding_numbers(probe, shell_tris[d])) > 0.5).all():
                     depth[c] += 1
     elif n_comp > 200:
         notes.append("more than 200 shells: nesting not checked, every shell wound outwards")

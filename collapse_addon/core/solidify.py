@@ -3,9 +3,10 @@ mis-oriented, non-manifold, several open pieces) becomes a closed 2-manifold sol
 the artist's surface to a stated tolerance.
 
 Inside and outside come from the generalised winding number (``winding_numbers``): above one half
-is inside. It is robust to every defect above because it only sums signed solid angles: a hole
-lowers it near the hole only, a doubled face counts twice where it is, a flipped face is outvoted
-by the rest of the surface. The solid is the level set of a signed distance: the magnitude is the
+is inside. It copes with these defects because it only sums signed solid angles: a hole lowers
+it near the hole only, a doubled face counts twice only where it is, overlapping parts add up to
+more than one (still inside). A large face wound the wrong way would pull it down everywhere, so
+``prepare_mesh`` solidifies the output of the checked repair (winding made consistent). The solid is the level set of a signed distance: the magnitude is the
 exact distance to the nearest input triangle (within a band of three grid steps, clamped beyond),
 the sign is the winding number's. manifold3d's ``Manifold.level_set`` (marching tetrahedra on a
 body-centred cubic grid) turns it into a mesh that is always closed and 2-manifold. Its samples
@@ -214,3 +215,16 @@ def point_triangle_distance(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
         q[flat] = corners[np.arange(len(k)), k]
     diff = p - q
     return np.sqrt(dot(diff, diff))
+
+
+def winding_volume(vertices, faces, step: float) -> float:
+    """Volume where the mesh's winding number is above one half, counted at the centres of a
+    cubic grid of ``step`` over its bounding box (the reference ``solidify_mesh`` reports against)."""
+    v = np.asarray(vertices, float)
+    tris, _, _ = triangulate_faces(v, faces)
+    tp = v[tris]
+    lo, hi = tp.reshape(-1, 3).min(0), tp.reshape(-1, 3).max(0)
+    n = np.maximum(np.ceil((hi - lo) / step).astype(int), 1)
+    axes = [lo[k] + (np.arange(n[k]) + 0.5) * (hi[k] - lo[k]) / n[k] for k in range(3)]
+    centres = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    return float((winding_numbers(centres, tp) > 0.5).sum() * np.prod((hi - lo) / n))
