@@ -65,6 +65,8 @@ def _cut_cells(cells: RawCells, ids: np.ndarray, solid: SolidMesh, facing=None) 
             continue
         clean = facing is not None and facing[c]
         for part in cut.decompose():
+            if part.volume() <= 1e-12 * solid.volume:
+                continue  # dust of a boolean between nearly parallel faces: no shard
             if clean:
                 part = part.as_original().simplify(solid.tolerance)
                 if part.is_empty():
@@ -113,8 +115,22 @@ def _face_ids_by_plane(pv, pt, cells: RawCells, c: int, solid: SolidMesh) -> np.
     rest = np.nonzero(~hit)[0]
     match = (n[rest] @ tn.T > 1 - 1e-9) & (np.abs(d[rest, None] - td[None]) <= tol)
     if not match.any(1).all():
-        raise FractureError(f"mesh '{solid.name}': a cleaned piece of cell {c} has a face on no known plane")
-    out[rest] = solid.tri_face[match.argmax(1)]
+        # Slivers left by booleans (a solid cut from overlapping IFC elements) have planes known
+        # only to about 1e-5 of the size: match those more loosely before giving up.
+        loose = (n[rest] @ tn.T > 1 - 1e-5) & (np.abs(d[rest, None] - td[None]) <= 1e4 * tol)
+        match = np.where(match.any(1)[:, None], match, loose)
+    found = match.any(1)
+    out[rest[found]] = solid.tri_face[match[found].argmax(1)]
+    lost = rest[~found]
+    if len(lost):
+        # What is left are slivers (area ~1e-10) whose normals mean nothing: each takes the
+        # surface plane nearest to it; a real face that matches nothing is still an error.
+        p_lost = p[lost]
+        area = 0.5 * np.linalg.norm(cr[lost], axis=1)
+        if (area > (1e-4 * np.linalg.norm(solid.hi - solid.lo)) ** 2).any():
+            raise FractureError(f"mesh '{solid.name}': a cleaned piece of cell {c} has a face on no known plane")
+        gap = np.abs(np.einsum("kij,tj->kti", p_lost, tn) - td[None, :, None]).max(2)
+        out[lost] = solid.tri_face[gap.argmin(1)]
     return out
 
 
@@ -195,3 +211,23 @@ def _merge_faces(vertices, tris, tri_group, rev, group_check_planar, tol):
     all_loops = np.concatenate(pieces_loops)
     sel = _expand(loop_start[face_order], face_sizes[face_order])
     return face_sizes[face_order], all_loops[sel], face_group[face_order]
+
+
+def _whole_pieces(solid: SolidMesh) -> _Pieces:
+    """The solid itself as the pieces of one cell (cell 0), one piece per island: a single seed
+    needs no boolean (and none of the cleaning a cell face lying on the surface would need)."""
+    found = []
+    for part in solid.manifold.decompose():
+        if part.volume() <= 1e-12 * solid.volume:
+            continue
+        m = part.to_mesh64()
+        pv = np.asarray(m.vert_properties)[:, :3]
+        found.append((tuple(pv.mean(0)), pv, np.asarray(m.tri_verts, np.int64),
+                      np.asarray(m.face_id, np.int64)))
+    found.sort(key=lambda item: item[0])
+    vertex_start = np.concatenate([[0], np.cumsum([len(f[1]) for f in found])])
+    tri_start = np.concatenate([[0], np.cumsum([len(f[2]) for f in found])])
+    offset = np.repeat(vertex_start[:-1], np.diff(tri_start))
+    return _Pieces(np.concatenate([f[1] for f in found]), vertex_start,
+                   np.concatenate([f[2] for f in found]) + offset[:, None], tri_start,
+                   np.concatenate([f[3] for f in found]), np.zeros(len(found), np.int64))

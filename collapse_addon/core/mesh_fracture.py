@@ -71,7 +71,7 @@ import numpy as np
 
 from .errors import FractureError, SpecError
 from .fracture import check_seed_array
-from .mesh_cut import _cut_cells, _Pieces  # noqa: F401  (tests and benchmarks reach them here)
+from .mesh_cut import _cut_cells, _Pieces, _whole_pieces  # noqa: F401  (tests and benchmarks reach them here)
 from .mesh_geometry import (  # noqa: F401  (the public names, importable from here as before)
     _aabb_pairs,
     _expand,
@@ -160,7 +160,8 @@ def fracture_mesh(vertices, faces, spec: FractureSpec | None = None, *, name: st
 
 
 def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
-                    backend: str | None = None, solids=None, log=None) -> ShardSet:
+                    backend: str | None = None, solids=None, log=None,
+                    keep_whole_on_error: bool = False) -> ShardSet:
     """Fracture several closed meshes (e.g. the houses of a CityJSON file) into one ShardSet.
 
     ``meshes``: ``[(vertices, faces), ...]``; shard ``element`` is the mesh's index. ``cell_count``
@@ -169,7 +170,8 @@ def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
     ``spec.seed``, so mesh 0 alone gives the same shards as ``fracture_mesh``. Contacts are found
     within each mesh only: meshes that touch (terraced houses) get no contacts between them.
     ``solids``: already prepared ``SolidMesh`` objects instead of ``meshes``; ``log``: a callable
-    given a progress line every few seconds.
+    given a progress line every few seconds; ``keep_whole_on_error``: a mesh whose cut fails
+    (slivers left by booleans between IFC elements) stays one shard, logged, instead of raising.
     """
     spec = spec or FractureSpec()
     _check_gap(spec)
@@ -193,7 +195,15 @@ def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
     rngs = element_generators(spec.seed, len(solids))
     parts, clock = [], time.perf_counter()
     for k, (s, n, rng) in enumerate(zip(solids, counts, rngs, strict=True)):
-        parts.append(_fracture_solid(s, sample_mesh_seeds(spec, s, int(n), rng), backend))
+        seeds = sample_mesh_seeds(spec, s, int(n), rng)
+        try:
+            parts.append(_fracture_solid(s, seeds, backend))
+        except FractureError as exc:
+            if not keep_whole_on_error:
+                raise
+            if log is not None:
+                log(f"Kept {s.name} whole: {exc}")
+            parts.append(_fracture_solid(s, seeds[:1], backend))
         if log is not None and (time.perf_counter() - clock > 2.0 or k + 1 == len(solids)):
             log(f"Fractured {k + 1} of {len(solids)} meshes")
             clock = time.perf_counter()
@@ -232,17 +242,25 @@ def _check_gap(spec: FractureSpec) -> None:
 
 def _fracture_solid(solid: SolidMesh, seeds: np.ndarray, backend) -> ShardSet:
     cells = box_voronoi_cells(seeds, solid.lo, solid.hi, backend)
+    if cells.count == 1:  # one shard per island of the solid, without a boolean
+        shards = _assemble(cells, np.ones(1, bool), _whole_pieces(solid), solid, None)
+        _check_volume(shards, solid)
+        return shards
     crossing, facing, plane_tri, single_pairs = _classify_cells(cells, solid)
     clip = plane_tri >= 0
     pieces = _cut_cells(cells, np.nonzero(crossing & ~clip)[0], solid, facing)
     clipped, whole_after_all = _clip_cells(cells, np.nonzero(clip)[0], plane_tri[clip], single_pairs, solid)
     crossing[whole_after_all] = False
     shards = _assemble(cells, crossing, pieces, solid, clipped)
+    _check_volume(shards, solid)
+    return shards
+
+
+def _check_volume(shards: ShardSet, solid: SolidMesh) -> None:
     total = float(shards.volume.sum())
     if abs(total - solid.volume) > _VOLUME_TOL * solid.volume:
         raise FractureError(f"mesh '{solid.name}': shards hold {total:.9g} m^3 of {solid.volume:.9g} m^3; "
                             "please report this mesh")
-    return shards
 
 
 def crossing_cells(cells: RawCells, solid: SolidMesh) -> np.ndarray:

@@ -37,6 +37,10 @@ def is_cityjson(path) -> bool:
     return str(path).lower().endswith(".json")
 
 
+def is_ifc(path) -> bool:
+    return str(path).lower().endswith((".ifc", ".ifczip"))
+
+
 def read_mesh_source(source, path: Path, blend_mesh=None) -> list[CityBuilding]:
     """The buildings the ``[mesh]`` section picks, in the file's coordinates."""
     every = "*" in source.object_ids
@@ -74,6 +78,8 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
     (CityJSON: footprint centre to the origin; every building's base to z = 0 unless kept).
     """
     path = Path(path)
+    if is_ifc(path):
+        return fracture_ifc_file(source, spec, path, log=log)
     tile = bool(source.object_ids) or source.bbox is not None
     buildings = read_mesh_source(source, path, blend_mesh)
     log(f"Read {len(buildings)} building(s) from {path.name}")
@@ -118,3 +124,78 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
     elements = [Element(i, "mesh", 0, source.material, lo[i].copy(), hi[i].copy(), names[i])
                 for i in range(len(solids))]
     return Building(None, elements, element_box_contacts(lo, hi)), shards
+
+
+def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> tuple[Building, ShardSet]:
+    """An IFC model as an element-aware building: one element per IfcWall, IfcSlab, IfcColumn, ...
+    with its kind, storey and material (``ifc.read_ifc_elements``). Each element is checked
+    (exact, else repaired, else solidified), overlaps go to the higher kind (columns keep what
+    they share with beams, beams with slabs, slabs with walls), and the building is placed with
+    its footprint centred and its lowest point at z = 0 (``placement = "keep"``: as in the file).
+    """
+    from .ifc import read_ifc_elements, separate_overlaps
+    from .mesh_solid import solid_from_manifold
+
+    mapping = source.ifc_mapping
+    if mapping and not Path(mapping).is_absolute():
+        mapping = str(path.parent / mapping)
+    elements = read_ifc_elements(path, mapping or None, log=log)
+    log(f"Read {len(elements)} elements from {path.name}")
+    prepared, kept, clock = [], [], time.perf_counter()
+    for k, e in enumerate(elements):
+        label = f"{e.ifc_class} {e.name or e.guid}"
+        try:
+            p = prepare_mesh(e.vertices, e.faces, label, repair=True, solidify=source.solidify,
+                             solidify_step=source.solidify_step)
+        except MeshError as exc:
+            log(f"Skipped {exc}")
+            continue
+        prepared.append(p.solid)
+        kept.append(e)
+        if time.perf_counter() - clock > 2.0:
+            log(f"Checked {k + 1} of {len(elements)} elements")
+            clock = time.perf_counter()
+    if not prepared:
+        raise MeshError(path.name, "none of its elements can be fractured",
+                        "set [mesh] solidify = true or export the model again")
+    lo = np.array([s.lo for s in prepared])
+    hi = np.array([s.hi for s in prepared])
+    parts = separate_overlaps([s.manifold for s in prepared], [e.kind for e in kept], lo, hi)
+    solids, final = [], []
+    for e, part, original in zip(kept, parts, prepared, strict=True):
+        if part.is_empty() or part.volume() <= 1e-9 * max(original.volume, 1e-12):
+            log(f"Left out {e.ifc_class} {e.name or e.guid}: wholly inside higher elements")
+            continue
+        solids.append(original if part is original.manifold else solid_from_manifold(part, original.name))
+        final.append(e)
+    rotation = axis_rotation("Z" if source.up_axis == "auto" else source.up_axis)
+    solids = [transform_solid(s, rotation, source.scale) for s in solids]
+    if source.placement != "keep":
+        lo, hi = np.min([s.lo for s in solids], axis=0), np.max([s.hi for s in solids], axis=0)
+        shift = np.array([-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]])
+        solids = [transform_solid(s, offset=shift) for s in solids]
+    solids, final = _whole_shards_hold(solids, final, log)
+    shards = fracture_meshes(None, spec, solids=solids, log=log, keep_whole_on_error=True)
+    lo = np.array([s.lo for s in solids])
+    hi = np.array([s.hi for s in solids])
+    elements_out = [Element(i, e.kind, e.storey, e.material, lo[i].copy(), hi[i].copy(),
+                            f"{e.ifc_class}:{e.name or e.guid}") for i, e in enumerate(final)]
+    return Building(None, elements_out, element_box_contacts(lo, hi)), shards
+
+
+def _whole_shards_hold(solids, elements, log):
+    """Keep the elements whose solid makes at least one exact shard (the fallback when a cut
+    fails); an element left with boolean dust that does not is left out, logged."""
+    from .errors import FractureError
+    from .mesh_fracture import _fracture_solid
+
+    kept_solids, kept = [], []
+    for solid, element in zip(solids, elements, strict=True):
+        try:
+            _fracture_solid(solid, 0.5 * (solid.lo + solid.hi)[None], None)
+        except FractureError as exc:
+            log(f"Left out {element.ifc_class} {element.name or element.guid}: {exc}")
+            continue
+        kept_solids.append(solid)
+        kept.append(element)
+    return kept_solids, kept

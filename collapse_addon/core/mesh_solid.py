@@ -202,6 +202,14 @@ def solid_from_manifold(solid, name: str = "mesh") -> SolidMesh:
     them back into polygons."""
     import manifold3d
 
+    box = solid.bounding_box()
+    # Booleans between nearly parallel faces (IFC walls cut from slabs) leave slivers whose planes
+    # are known to ~1e-5 only: collapse edges shorter than 1e-4 of the size first.
+    solid = solid.simplify(1e-4 * float(np.linalg.norm(np.subtract(box[3:], box[:3]))))
+    islands = solid.decompose()
+    if len(islands) > 1:  # drop sliver islands (1e-6 of the volume) a boolean can leave
+        keep = [m for m in islands if m.volume() > 1e-6 * solid.volume()]
+        solid = manifold3d.Manifold.compose(keep) if keep else solid
     mesh = solid.to_mesh()
     vertices = np.array(mesh.vert_properties, float)[:, :3]
     tris = np.asarray(mesh.tri_verts, np.int64)
@@ -214,7 +222,7 @@ def solid_from_manifold(solid, name: str = "mesh") -> SolidMesh:
     cr = _cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
     normal = cr / np.maximum(np.linalg.norm(cr, axis=1), 1e-300)[:, None]
     offset = np.einsum("ij,ij->i", normal, p[:, 0])
-    key = np.column_stack([np.round(normal * 1e6), np.round(offset / max(1e-6 * diag, 1e-12))])
+    key = np.column_stack([np.round(normal * 1e9), np.round(offset / max(1e-9 * diag, 1e-15))])
     _, tri_face = np.unique(key, axis=0, return_inverse=True)
     tri_face = tri_face.ravel().astype(np.int64)
     rebuilt = manifold3d.Manifold(manifold3d.Mesh64(

@@ -40,7 +40,7 @@ ENGINES = ("WORKBENCH", "CYCLES", "EEVEE")
 DEVICES = ("AUTO", "CPU", "GPU")
 FILE_FORMATS = ("PNG", "OPEN_EXR_MULTILAYER")
 CAMERA_MODES = ("auto", "manual")
-MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend")
+MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip")  # IFC: issue 14
 
 
 class SceneError(SpecError):
@@ -131,6 +131,9 @@ class MeshSource:
         "doc": "Tile: keep the buildings whose footprint centre lies in [xmin, ymin, xmax, ymax] "
                "(the file's coordinates, before any move).", "range": None, "choices": None,
         "units": "m", "kind": "region"})
+    ifc_mapping: str = setting("", "IFC: a TOML file with [kinds] (\"IfcClass\" = \"wall\", "
+                               "\"slab\", ... or \"skip\") and [materials] (\"word in the "
+                               "material name\" = \"preset\") over the built-in tables.")
     placement: str = setting("auto", "keep: the file's coordinates; centre: footprint centre to "
                              "the origin; auto: centre for CityJSON (national grids), keep "
                              "otherwise. Every building's base goes to z = 0 unless kept.",
