@@ -102,7 +102,7 @@ def check_fields(obj) -> None:
 class MeshSource:
     """The artist's own building instead of the procedural one."""
 
-    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON) or .blend; "
+    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
                         "relative paths are relative to the scene file. Empty: use [building]. Where "
                         "it is placed: see placement.")
     object: str = setting("", "Object name inside a .blend file (required for .blend), or the "
@@ -111,38 +111,27 @@ class MeshSource:
                             choices=tuple(MATERIALS))
     scale: float = setting(1.0, "Uniform scale applied on import (e.g. 0.01 for centimetres).",
                            limits=(1e-6, 1e6))
-    # Issue 14: real buildings (axes, repair, solidify, city tiles); see docs/real-buildings.md.
-    up_axis: str = setting("auto", "The file's up axis, turned to Blender's Z. auto: Y for an OBJ "
-                           "written by Blender (its exporter's default), Z otherwise.",
-                           choices=("auto", "Z", "Y", "X", "-Y"))
-    repair: bool = setting(False, "Repair a mesh that is not a clean solid (merge by distance, "
-                           "drop doubled faces, close T-junctions, fill planar holes, fix winding); "
-                           "a step that makes it worse is undone.")
-    solidify: bool = setting(True, "Rebuild a mesh that is still not a clean solid as a closed one "
-                             "from its winding number (volume change and max deviation are logged); "
-                             "false: refuse it with the defect named.")
-    solidify_step: float | None = setting(None, "Grid step of solidify (default: the longest side "
-                                          "/ 64).", limits=(1e-4, 100.0), unit="m")
-    lod: str = setting("highest", "CityJSON level of detail (\"1\", \"1.2\", \"2.2\") or highest.")
-    objects: str = setting("", "CityJSON / OBJ tile: ids of the buildings to fracture, comma-"
-                           "separated (OBJ: object names), or * for every building; each becomes "
-                           "its own element. Empty: one building (object, else the first).")
+    up_axis: str = setting("auto", "The file's up axis, turned to Z; auto: Y for an OBJ written by "
+                           "Blender (its exporter's default), else Z.", choices=("auto", "Z", "Y", "X", "-Y"))
+    repair: bool = setting(False, "Repair a mesh that is not a clean solid; a step that makes it "
+                           "worse is undone.")
+    solidify: bool = setting(True, "Rebuild a mesh still not solid from its winding number (the "
+                             "volume change is logged); false: refuse it, naming the defect.")
+    solidify_step: float | None = setting(None, "Solidify's grid step (default: longest side / 64).",
+                                          limits=(1e-4, 100.0), unit="m")
+    lod: str = setting("highest", "CityJSON level of detail (\"1\", \"2.2\", ...) or highest.")
+    objects: str = setting("", "Tile: building ids (OBJ: object names), comma-separated, or * for "
+                           "all; each its own element. Empty: one building.")
     bbox: tuple[float, float, float, float] | None = field(default=None, metadata={
-        "doc": "Tile: keep the buildings whose footprint centre lies in [xmin, ymin, xmax, ymax] "
-               "(the file's coordinates, before any move).", "range": None, "choices": None,
-        "units": "m", "kind": "region"})
-    ifc_mapping: str = setting("", "IFC: a TOML file with [kinds] (\"IfcClass\" = \"wall\", "
-                               "\"slab\", ... or \"skip\") and [materials] (\"word in the "
-                               "material name\" = \"preset\") over the built-in tables.")
-    placement: str = setting("auto", "keep: the file's coordinates; centre: footprint centre to "
-                             "the origin; auto: centre for CityJSON (national grids), keep "
-                             "otherwise. Every building's base goes to z = 0 unless kept.",
-                             choices=("auto", "keep", "centre"))
+        "doc": "Tile: the buildings whose footprint centre is in [xmin, ymin, xmax, ymax] (file "
+        "coordinates).", "range": None, "choices": None, "units": "m", "kind": "region"})
+    ifc_mapping: str = setting("", "IFC: a TOML file with [kinds] and [materials] over the built-in tables.")
+    placement: str = setting("auto", "keep: file coordinates; centre: footprint centre to the origin, "
+                             "bases at z = 0; auto: centre for CityJSON.", choices=("auto", "keep", "centre"))
 
     def __post_init__(self):
         check_fields(self)
-        if self.bbox is not None and not (len(self.bbox) == 4 and self.bbox[0] < self.bbox[2]
-                                          and self.bbox[1] < self.bbox[3]):
+        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
             raise SpecError("bbox", f"{list(self.bbox)} is empty", "give [xmin, ymin, xmax, ymax]")
         if self.path:
             lower = self.path.lower()
@@ -154,8 +143,7 @@ class MeshSource:
                                 "set object = \"Name\" to the mesh object to fracture")
 
     @property
-    def object_ids(self) -> tuple[str, ...]:
-        """The ids in ``objects`` (``("*",)`` for every building)."""
+    def object_ids(self) -> tuple[str, ...]:  # ("*",): every building
         return tuple(i.strip() for i in self.objects.split(",") if i.strip())
 
 
