@@ -58,10 +58,15 @@ def _diag(v: np.ndarray) -> float:
 
 
 def _directed_edges(loops_all):
-    src = [lp for loops in loops_all for lp in loops]
-    if not src:
+    loops = [lp for face in loops_all for lp in face]
+    if not loops:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(src), np.concatenate([np.roll(lp, -1) for lp in src])
+    src = np.concatenate(loops).astype(np.int64)
+    sizes = np.array([len(lp) for lp in loops])
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    following = np.arange(len(src)) + 1
+    following[start + sizes - 1] = start
+    return src, src[following]
 
 
 def _defects(v, loops_all, diag) -> MeshDefects:
@@ -257,6 +262,10 @@ def _merge_vertices(v, loops_all, dist):
 
 
 def _drop_degenerate(v, loops_all, diag):
+    src, dst = _directed_edges(loops_all)
+    if (all(len(face) == 1 for face in loops_all) and not (src == dst).any()
+            and _defects(v, loops_all, diag).degenerate_faces == 0):
+        return loops_all, 0  # the common case (no hole loops), checked in bulk
     kept, dropped = [], 0
     for face in loops_all:
         loops = []
@@ -394,13 +403,8 @@ def _consistent_winding(v, loops_all, notes) -> np.ndarray:
     if nf == 0:
         return flips
     nv = len(v)
-    src, dst, owner = [], [], []
-    for i, loops in enumerate(loops_all):
-        for lp in loops:
-            src.append(lp)
-            dst.append(np.roll(lp, -1))
-            owner.append(np.full(len(lp), i))
-    src, dst, owner = np.concatenate(src), np.concatenate(dst), np.concatenate(owner)
+    src, dst = _directed_edges(loops_all)
+    owner = np.repeat(np.arange(nf), [sum(len(lp) for lp in loops) for loops in loops_all])
     key = np.minimum(src, dst) * nv + np.maximum(src, dst)
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -416,12 +420,21 @@ def _consistent_winding(v, loops_all, notes) -> np.ndarray:
     g = coo_matrix((same_dir[first] + 1.0, (f1[first], f2[first])), shape=(nf, nf)).tocsr()
     g = g.maximum(g.T).tocsr()
     n_comp, comp = connected_components(g, directed=False)
-    for c in range(n_comp):
-        root = int(np.nonzero(comp == c)[0][0])
+    pair_key = np.minimum(f1[first], f2[first]) * nf + np.maximum(f1[first], f2[first])
+    pair_flip = same_dir[first]
+    key_order = np.argsort(pair_key)
+    pair_key, pair_flip = pair_key[key_order], pair_flip[key_order]
+    roots = np.unique(comp, return_index=True)[1]
+    for root in roots.tolist():
         order_c, pred = breadth_first_order(g, root, directed=False, return_predecessors=True)
-        for f in order_c[1:]:
-            p = pred[f]
-            flips[f] = flips[p] ^ (g[f, p] == 2.0)
+        child = order_c[1:]
+        parent = pred[child]
+        # Whether each face flips relative to its parent, then down the tree in BFS order.
+        rel = pair_flip[np.searchsorted(pair_key, np.minimum(child, parent) * nf + np.maximum(child, parent))]
+        flip_list = flips.tolist()
+        for f, p, r in zip(child.tolist(), parent.tolist(), rel.tolist(), strict=True):
+            flip_list[f] = flip_list[p] ^ r
+        flips = np.array(flip_list, bool)
     # Faces still disagreeing after the sweep: the surface is not orientable.
     conflicts = int(((flips[f1] ^ flips[f2]) != same_dir).sum())
     if conflicts:
