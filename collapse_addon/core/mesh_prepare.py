@@ -41,8 +41,9 @@ class PreparedMesh:
 def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
                  solidify: bool = False, merge_distance: float | None = None,
                  solidify_step: float | None = None) -> PreparedMesh:
-    """The exact solid when the mesh is clean; otherwise the repaired one (``repair``), otherwise
-    the solidified one (``solidify``); otherwise MeshError naming the defect and both options."""
+    """The exact solid when the mesh is clean; otherwise the repaired one (``repair`` or
+    ``solidify``), otherwise the solidified one (``solidify``); otherwise MeshError naming the
+    defect and both options."""
     try:
         return PreparedMesh(prepare_solid(vertices, faces, name), "exact")
     except MeshError as exc:
@@ -52,8 +53,8 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
     notes = []
     fixed = None
     if repair or solidify:
+        # Solidify tries the checked repair first too: an exact solid beats an approximate one.
         fixed = repair_mesh(vertices, faces, merge_distance=merge_distance)
-    if repair:
         notes.append(f"{name}: repair: {fixed.summary()}")
         if fixed.changed:
             try:
@@ -69,8 +70,9 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
         result = solidify_mesh(fixed.vertices, fixed.faces, name=name, step=solidify_step)
         notes.append(f"{name}: {result.describe()} (exact route refused: {error.problem})")
         return PreparedMesh(solid_from_manifold(result.manifold, name), "solidified", tuple(notes))
-    options = [] if repair else ["[mesh] repair = true (add-on: Repair Meshes)"]
-    options.append("[mesh] solidify = true (add-on: Solidify) to rebuild it as a closed solid")
+    options = [] if repair else ["[mesh] repair = true"]
+    options.append("[mesh] solidify = true to rebuild it as a closed solid (add-on: Repair Meshes "
+                   "does both)")
     raise MeshError(name, error.problem, "; ".join(filter(None, [error.fix, "or set " + " or ".join(options)])))
 
 
