@@ -31,6 +31,7 @@ from .mesh_geometry import aabb_pairs, triangulate_faces, winding_numbers
 
 DEFAULT_RESOLUTION = 64  # grid steps along the longest side of the mesh's bounding box
 _BAND = 3.0  # exact distances within this many grid steps of the surface
+_MAX_POINTS = 1_500_000  # grid points of the level set at most (default step)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def solidify_mesh(vertices, faces, *, name: str = "mesh", step: float | None = N
                   resolution: int = DEFAULT_RESOLUTION) -> Solidified:
     """A closed 2-manifold solid following any triangle soup (see the module docstring).
 
-    ``step``: grid step in metres (default: the longest bounding-box side / ``resolution``).
+    ``step``: grid step in metres (default: the longest bounding-box side / ``resolution``, or a
+    quarter of the shortest side when finer, within 1.5 million grid points).
     Raises MeshError when nothing encloses any volume (a flat or empty soup).
     """
     import manifold3d
@@ -86,7 +88,11 @@ def solidify_mesh(vertices, faces, *, name: str = "mesh", step: float | None = N
         raise MeshError(name, "has no face with area", "give a mesh with faces")
     lo, hi = tp.reshape(-1, 3).min(0), tp.reshape(-1, 3).max(0)
     if step is None:
-        step = float((hi - lo).max()) / max(int(resolution), 4)
+        # The longest side / resolution, finer for thin parts (4 steps across the thinnest side),
+        # but never more than ~1.5 million grid points.
+        extent = np.maximum(hi - lo, 1e-9)
+        step = min(float(extent.max()) / max(int(resolution), 4), float(extent.min()) / 4)
+        step = max(step, float((2 * np.prod(extent) / _MAX_POINTS) ** (1 / 3)))
     if not step > 0:
         raise MeshError(name, "is a single point or line", "give a mesh with volume")
     pad = 2.0 * step
