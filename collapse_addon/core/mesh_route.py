@@ -150,6 +150,8 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         except MeshError as exc:
             log(f"Skipped {exc}")
             continue
+        if p.route == "solidified":
+            log(p.notes[-1])
         prepared.append(p.solid)
         kept.append(e)
         if time.perf_counter() - clock > 2.0:
