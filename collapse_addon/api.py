@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.building import Building, Element, element_box_contacts, generate_building
+from .core.building import Building, generate_building
 from .core.errors import CollapseError, MissingInputError
 from .core.fracture import fracture_building
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
@@ -113,40 +113,23 @@ def make_building(settings: ShotSettings) -> Building | None:
     return None if settings.uses_mesh else generate_building(settings.building)
 
 
-def make_shards(settings: ShotSettings, building: Building | None) -> tuple[Building, ShardSet]:
+def make_shards(settings: ShotSettings, building: Building | None,
+                log: Log = _quiet) -> tuple[Building, ShardSet]:
     """Fracture the shot's building (or its mesh source) into shards."""
     if building is not None:
         return building, fracture_building(building, settings.fracture)
-    return _fracture_mesh_source(settings)
+    return _fracture_mesh_source(settings, log)
 
 
-def _fracture_mesh_source(settings: ShotSettings) -> tuple[Building, ShardSet]:
-    from .core import mesh_fracture, meshio
+def _fracture_mesh_source(settings: ShotSettings, log: Log = _quiet) -> tuple[Building, ShardSet]:
+    from .core import mesh_route
 
     source = settings.mesh
     path = Path(source.path)
     if not path.exists():
         raise MissingInputError(f"mesh.path: {path} does not exist (give the path of the mesh file)")
-    lower = path.name.lower()
-    if lower.endswith(".blend"):
-        vertices, faces = _mesh_from_blend(path, source.object)
-    elif lower.endswith(".obj"):
-        vertices, faces = meshio.load_obj(path)
-    else:
-        solids = meshio.load_cityjson(path, object_ids=[source.object] if source.object else None)
-        if not solids:
-            raise CollapseError(f"mesh.path: {path} holds no solid at LoD 2.2 "
-                                "(give a CityJSON file with closed LoD 2.2 buildings)")
-        _, vertices, faces = solids[0]  # one building: the named object, else the first
-    vertices = np.asarray(vertices, float) * source.scale
-    # Real-world coordinates (CityJSON) sit far from the origin: centre the footprint, base at z=0.
-    lo, hi = vertices.min(0), vertices.max(0)
-    vertices = vertices - np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2]])
-    shards = mesh_fracture.fracture_mesh(vertices, faces, settings.fracture, name=path.stem)
-    lo, hi = vertices.min(0), vertices.max(0)
-    element = Element(0, "mesh", 0, source.material, lo, hi, path.stem)
-    building = Building(None, [element], element_box_contacts(lo[None], hi[None]))
-    return building, shards
+    blend = _mesh_from_blend(path, source.object) if path.name.lower().endswith(".blend") else None
+    return mesh_route.fracture_mesh_file(source, settings.fracture, path, blend_mesh=blend, log=log)
 
 
 def _mesh_from_blend(path: Path, object_name: str):
@@ -209,7 +192,7 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     times = {}
     t = time.perf_counter()
     building = make_building(settings)
-    building, shards = make_shards(settings, building)
+    building, shards = make_shards(settings, building, log)
     times["fracture_s"] = time.perf_counter() - t
     log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
         f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")

@@ -178,7 +178,7 @@ def _surface_faces(surface, points: np.ndarray) -> list[np.ndarray]:
     rings = [np.asarray(r, np.int64) for r in surface]
     if len(rings) == 1:
         return [rings[0]]
-    from .mesh_fracture import triangulate_polygon
+    from .mesh_geometry import triangulate_polygon
 
     return list(triangulate_polygon(points, rings))
 

@@ -42,7 +42,7 @@ ENGINES = ("WORKBENCH", "CYCLES", "EEVEE")
 DEVICES = ("AUTO", "CPU", "GPU")
 FILE_FORMATS = ("PNG", "OPEN_EXR_MULTILAYER")
 CAMERA_MODES = ("auto", "manual")
-MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend")
+MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip")  # IFC: issue 14
 
 
 class SceneError(SpecError):
@@ -104,18 +104,37 @@ def check_fields(obj) -> None:
 class MeshSource:
     """The artist's own building instead of the procedural one."""
 
-    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON) or .blend; "
-                        "relative paths are relative to the scene file. Empty: use [building]. The "
-                        "mesh is placed with its footprint centred on the origin and its base at z = 0.")
+    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
+                        "relative paths are relative to the scene file. Empty: use [building]. Where "
+                        "it is placed: see placement.")
     object: str = setting("", "Object name inside a .blend file (required for .blend), or the "
                           "CityObject id in a CityJSON file (default: its first building).")
     material: str = setting("reinforced_concrete", "Material preset of the whole mesh.",
                             choices=tuple(MATERIALS))
     scale: float = setting(1.0, "Uniform scale applied on import (e.g. 0.01 for centimetres).",
                            limits=(1e-6, 1e6))
+    up_axis: str = setting("auto", "The file's up axis, turned to Z; auto: Y for an OBJ written by "
+                           "Blender (its exporter's default), else Z.", choices=("auto", "Z", "Y", "X", "-Y"))
+    repair: bool = setting(False, "Repair a mesh that is not a clean solid; a step that makes it "
+                           "worse is undone.")
+    solidify: bool = setting(True, "Rebuild a mesh still not solid from its winding number (the "
+                             "volume change is logged); false: refuse it, naming the defect.")
+    solidify_step: float | None = setting(None, "Solidify's grid step (default: longest side / 64).",
+                                          limits=(1e-4, 100.0), unit="m")
+    lod: str = setting("highest", "CityJSON level of detail (\"1\", \"2.2\", ...) or highest.")
+    objects: str = setting("", "Tile: building ids (OBJ: object names), comma-separated, or * for "
+                           "all; each its own element. Empty: one building.")
+    bbox: tuple[float, float, float, float] | None = field(default=None, metadata={
+        "doc": "Tile: the buildings whose footprint centre is in [xmin, ymin, xmax, ymax] (file "
+        "coordinates).", "range": None, "choices": None, "units": "m", "kind": "region"})
+    ifc_mapping: str = setting("", "IFC: a TOML file with [kinds] and [materials] over the built-in tables.")
+    placement: str = setting("auto", "keep: file coordinates; centre: footprint centre to the origin, "
+                             "bases at z = 0; auto: centre for CityJSON.", choices=("auto", "keep", "centre"))
 
     def __post_init__(self):
         check_fields(self)
+        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+            raise SpecError("bbox", f"{list(self.bbox)} is empty", "give [xmin, ymin, xmax, ymax]")
         if self.path:
             lower = self.path.lower()
             if not lower.endswith(MESH_SUFFIXES):
@@ -124,6 +143,10 @@ class MeshSource:
             if lower.endswith(".blend") and not self.object:
                 raise SpecError("object", "a .blend source needs the object's name",
                                 "set object = \"Name\" to the mesh object to fracture")
+
+    @property
+    def object_ids(self) -> tuple[str, ...]:  # ("*",): every building
+        return tuple(i.strip() for i in self.objects.split(",") if i.strip())
 
 
 @dataclass(frozen=True)

@@ -50,22 +50,22 @@ def fracture_sources(sources: list[SourceMesh], spec: FractureSpec, *, repair: b
     The shard count is shared between the breakable objects by volume (``shard_size`` applies
     to each); each object draws its seeds from its own seed (``spec.seed + index``). Returns the
     building (one ``mesh`` element per object, anchors as ``foundation``), the shards and notes
-    on repairs made. Raises MeshError (naming the object) for a mesh that is not a closed solid
-    when ``repair`` is off or cannot fix it.
+    on repairs made (what each repair did, or how far solidifying moved the surface). Raises
+    MeshError (naming the object) for a mesh that is not a closed solid when ``repair`` is off.
     """
-    from ..core.mesh_fracture import fracture_mesh, join_shard_sets, prepare_solid, repair_mesh
+    from ..core.mesh_fracture import fracture_mesh, join_shard_sets
+    from ..core.mesh_prepare import prepare_mesh
 
     if not sources:
         raise MeshError("selection", "no mesh objects to fracture", "select closed mesh objects")
     solids, notes = [], []
     for src in sources:
-        vertices, faces = src.vertices, src.faces
-        if repair:
-            fixed = repair_mesh(vertices, faces)
-            if fixed.changed:
-                notes.append(f"{src.name}: " + "; ".join(fixed.notes or ["repaired"]))
-            vertices, faces = fixed.vertices, fixed.faces
-        solids.append((vertices, faces, prepare_solid(vertices, faces, src.name)))
+        # Repair: the checked repair (a step that makes the mesh worse is undone), then, for what
+        # is still not a solid, solidify (rebuilt from its winding number; the note says by how
+        # much it moved).
+        prepared = prepare_mesh(src.vertices, src.faces, src.name, repair=repair, solidify=repair)
+        notes.extend(prepared.notes)
+        solids.append((src.vertices, src.faces, prepared.solid))
     counts = share_cells(spec, [s.volume for _, _, s in solids], [src.anchor for src in sources])
     parts, elements = [], []
     for index, (src, (vertices, faces, solid)) in enumerate(zip(sources, solids, strict=True)):

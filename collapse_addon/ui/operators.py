@@ -268,8 +268,10 @@ class COLLAPSE_OT_fracture(JobOperator, bpy.types.Operator):
 
     repair: BoolProperty(
         name="Repair", default=False,
-        description="Repair open or non-manifold meshes first (merge by distance, drop doubled "
-                    "and degenerate faces, fix winding); the originals stay unchanged")
+        description="Repair meshes that are not closed solids first (merge by distance, drop "
+                    "doubled and degenerate faces, fill flat holes, fix winding; a step that "
+                    "makes a mesh worse is undone), then solidify what is still broken; the "
+                    "originals stay unchanged")
 
     @classmethod
     def poll(cls, context):
@@ -302,8 +304,9 @@ class COLLAPSE_OT_fracture(JobOperator, bpy.types.Operator):
                 yield 0.05 * fraction, message
             yield 0.05, "Fracturing the building, then assembling rigid bodies and glue"
             info = api.build_shot(shot, scene=scene, log=self.progress)
+        notes = "; ".join(info.get("notes", ()))  # what Repair did, object by object
         yield 1.0, (f"{info['shards']} shards from {info['elements']} element(s), "
-                    f"{info['contacts']} glued contacts")
+                    f"{info['contacts']} glued contacts" + (f" ({notes})" if notes else ""))
 
 
 class COLLAPSE_OT_setup_simulation(JobOperator, bpy.types.Operator):
