@@ -278,6 +278,11 @@ MATERIAL_DOCS = {
     "angular_damping": "Angular velocity damping.",
     "color": "Exterior colour, linear RGBA.",
     "interior_color": "Cut-face colour, linear RGBA.",
+    "compressive_strength": "Characteristic compressive strength, MPa (structural solver).",
+    "tensile_strength": "Characteristic axial tensile strength, MPa (structural solver).",
+    "shear_strength": "Characteristic shear strength (cohesion), MPa (structural solver).",
+    "flexural_strength": "Flexural strength, extreme-fibre stress at the bending capacity, MPa.",
+    "youngs_modulus": "Young's modulus, GPa (structural solver stiffness).",
 }
 SEED_DOC = ("The shot's one random seed: shards, trigger and everything random follow from it. "
             "--seed overrides it; the output goes to <directory>/<scene>/<seed>/.")

@@ -1,0 +1,196 @@
+"""The stress solver: static bond forces, capacities and progressive failure (numpy/scipy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collapse_addon.core.building import (
+    Building,
+    BuildingSpec,
+    Element,
+    element_box_contacts,
+    generate_building,
+)
+from collapse_addon.core.errors import SpecError
+from collapse_addon.core.fracture import fracture_boxes, fracture_building
+from collapse_addon.core.physics import shard_kinds, shard_storeys
+from collapse_addon.core.seeds import FractureSpec
+from collapse_addon.core.stress_solver import (
+    bond_forces,
+    bond_frames,
+    bond_utilisation,
+    components,
+    overloaded,
+    settle,
+    solve_bonds,
+)
+from collapse_addon.core.support_graph import build_support_graph, gravity_forces
+
+G = 9.81
+
+
+def boxes_building(boxes):
+    """A Building of (kind, material, lo, hi) boxes."""
+    elements = [Element(i, kind, 0, mat, np.array(lo, float), np.array(hi, float))
+                for i, (kind, mat, lo, hi) in enumerate(boxes)]
+    lo = np.array([e.lo for e in elements])
+    hi = np.array([e.hi for e in elements])
+    return Building(None, elements, element_box_contacts(lo, hi))
+
+
+def fractured(boxes, seeds):
+    building = boxes_building(boxes)
+    lo = np.array([e.lo for e in building.elements])
+    hi = np.array([e.hi for e in building.elements])
+    return building, fracture_boxes(lo, hi, [np.asarray(s, float) for s in seeds], contacts=building.contacts)
+
+
+def column(levels=6, height=3.0):
+    """A 0.4 m concrete column on a foundation block, cut into ``levels`` stacked shards."""
+    boxes = [("foundation", "reinforced_concrete", (-1, -1, -1), (1, 1, 0)),
+             ("column", "reinforced_concrete", (-0.2, -0.2, 0), (0.2, 0.2, height))]
+    zs = (np.arange(levels) + 0.5) * height / levels
+    return fractured(boxes, [[(0, 0, -0.5)], [(0.01, -0.01, z) for z in zs]])
+
+
+def test_column_under_its_own_weight_is_in_compression_equal_to_the_weight_above():
+    building, shards = column()
+    graph = build_support_graph(building, shards, design_factor=0)
+    normal, shear = bond_forces(graph, np.ones(graph.n_bonds, bool), gravity_forces(graph), graph.support)
+    for m in range(graph.n_bonds):
+        z = graph.bond_centroid[m, 2]
+        above = graph.mass[(graph.centroid[:, 2] > z) & ~graph.support].sum() * G
+        assert normal[m] == pytest.approx(-above, rel=1e-6), m
+        assert shear[m] < 1e-6 * above
+    assert (normal < 0).all()
+    # 6 shards of 0.4 x 0.4 x 0.5 m of 2400 kg/m^3 concrete
+    assert graph.mass[~graph.support].sum() == pytest.approx(0.16 * 3.0 * 2400)
+
+
+def cantilever(layers=2):
+    """A 4 m timber beam sticking out of a wall block, ``layers`` shards deep, 4 long."""
+    boxes = [("foundation", "reinforced_concrete", (-1, -1, -2), (0, 1, 2)),
+             ("beam", "timber", (0, -0.15, 0), (4, 0.15, 0.4))]
+    zs = (np.arange(layers) + 0.5) * 0.4 / layers
+    seeds = [(x, 0.0, z) for x in (0.5, 1.5, 2.5, 3.5) for z in zs]
+    return fractured(boxes, [[(-0.5, 0, 0)], seeds])
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_cantilever_root_carries_the_moment(layers):
+    building, shards = cantilever(layers)
+    graph = build_support_graph(building, shards, design_factor=0)
+    alive = np.ones(graph.n_bonds, bool)
+    local, labels, supported = solve_bonds(graph, alive, gravity_forces(graph), graph.support)
+    assert supported.all() and len(supported) == 1
+    root = np.nonzero(graph.support[graph.bond_pairs].any(1))[0]
+    assert len(root) == layers
+    # equilibrium of the beam: the root bonds hold its weight and its moment about the root face
+    frames = bond_frames(graph.bond_normal[root])
+    force = np.einsum("mji,mj->mi", frames, local[root, :3])  # on the beam side, from the bond
+    moment = np.einsum("mji,mj->mi", frames, local[root, 3:])
+    beam = ~graph.support
+    weight = graph.mass[beam].sum() * G
+    # the force a stretched bond puts on its second node pulls it back: -force
+    assert (-force).sum(0) == pytest.approx([0, 0, weight], rel=1e-6, abs=1e-6 * weight)
+    lever = graph.centroid[beam, 0] @ graph.mass[beam] / graph.mass[beam].sum()
+    ref = np.array([0.0, 0.0, 0.2])
+    total = (-moment).sum(0) + np.cross(graph.bond_centroid[root] - ref, -force).sum(0)
+    assert total[1] == pytest.approx(-weight * lever, rel=1e-6)  # about +y: the beam tips down
+    if layers == 2:
+        top = root[np.argmax(graph.bond_centroid[root, 2])]
+        bottom = root[np.argmin(graph.bond_centroid[root, 2])]
+        assert local[top, 0] > 0.2 * weight  # tension on top
+        assert local[bottom, 0] < -0.2 * weight  # compression underneath
+    else:
+        assert abs(local[root[0], 4:6]).max() == pytest.approx(weight * lever, rel=1e-6)
+
+
+def test_capacity_scales_with_area_and_interface():
+    building, shards = column(levels=3)
+    graph = build_support_graph(building, shards, design_factor=0)
+    per_area = graph.capacity_tension / graph.bond_area
+    inner = ~graph.cross_element
+    assert np.allclose(per_area[inner], 5.0e6)  # reinforced concrete, 5 MPa
+    assert np.allclose(per_area[graph.cross_element], 5.0e6 * 0.6)  # joint to the foundation
+    assert np.allclose(graph.capacity_compression / graph.bond_area, 30e6)
+    assert np.allclose(graph.capacity_shear[inner] / graph.bond_area[inner], 3.0e6)
+
+
+def test_overloaded_against_each_capacity():
+    building, shards = column(levels=2)
+    graph = build_support_graph(building, shards, design_factor=0)
+    c, t, s = graph.capacity_compression, graph.capacity_tension, graph.capacity_shear
+    assert not overloaded(graph, -0.99 * c, 0 * c).any()
+    assert overloaded(graph, -1.01 * c, 0 * c).all()
+    assert overloaded(graph, 1.01 * t, 0 * c).all()
+    assert not overloaded(graph, 0.99 * t, 0.99 * s).any()
+    assert overloaded(graph, 0 * c, 1.01 * s).all()
+    # compression across the joint adds friction to the shear it holds
+    mu = graph.bond_friction()
+    assert not overloaded(graph, -0.5 * c, s + 0.49 * c * mu).any()
+
+
+def test_components_follow_alive_bonds():
+    pairs = np.array([[0, 1], [1, 2], [3, 4]])
+    assert components(5, pairs).tolist() == [0, 0, 0, 1, 1]
+    assert components(5, pairs, np.array([True, False, True])).tolist() == [0, 0, 1, 2, 2]
+
+
+def test_bad_input_names_the_field():
+    building, shards = column(levels=2)
+    graph = build_support_graph(building, shards)
+    with pytest.raises(SpecError, match="alive"):
+        bond_forces(graph, np.ones(graph.n_bonds + 1, bool), gravity_forces(graph), graph.support)
+    with pytest.raises(SpecError, match="node_forces"):
+        bond_forces(graph, np.ones(graph.n_bonds, bool), np.full((graph.n_nodes, 3), np.nan), graph.support)
+    with pytest.raises(SpecError, match="break_fraction"):
+        settle(graph, np.ones(graph.n_bonds, bool), gravity_forces(graph), graph.support, break_fraction=1.5)
+
+
+@pytest.fixture(scope="module")
+def tower():
+    spec = BuildingSpec(bays_x=2, bays_y=2, storeys=6, bay_width=4.5, bay_depth=4.5)
+    building = generate_building(spec)
+    shards = fracture_building(building, FractureSpec(cell_count=500, seed=3))
+    return building, shards, build_support_graph(building, shards)
+
+
+def test_building_stands_under_gravity_and_is_deterministic(tower):
+    building, shards, graph = tower
+    alive = np.ones(graph.n_bonds, bool)
+    result = settle(graph, alive, gravity_forces(graph), graph.support)
+    assert result.stable and len(result.broken) == 0
+    assert result.n_components == 1 and result.supported.all()
+    assert result.utilisation.max() < 1 / 1.4
+    again = settle(build_support_graph(building, shards), alive, gravity_forces(graph), graph.support)
+    assert np.array_equal(again.utilisation, result.utilisation)
+
+
+def test_cutting_the_ground_storey_drops_the_upper_block_in_one_piece(tower):
+    building, shards, graph = tower
+    kinds, storeys = shard_kinds(building, shards), shard_storeys(building, shards)
+    cut = np.isin(kinds, ("column", "wall")) & (storeys == 0)
+    alive = ~cut[graph.bond_pairs].any(1)
+    result = settle(graph, alive, gravity_forces(graph), graph.support)
+    upper = storeys >= 1
+    upper_labels = np.unique(result.labels[upper])
+    big = np.bincount(result.labels[upper]).max()
+    assert big >= 0.95 * upper.sum()  # the upper block stays (nearly) one actor
+    assert not result.supported[np.bincount(result.labels[upper]).argmax()]  # and it is falling
+    assert len(upper_labels) <= 5
+
+
+def test_removing_a_corner_column_redistributes_load(tower):
+    """A column gone: its bay's load reroutes through the frame (utilisation rises elsewhere)."""
+    building, shards, graph = tower
+    kinds, storeys = shard_kinds(building, shards), shard_storeys(building, shards)
+    lo = np.array([-0.5, -0.5])
+    corner = (kinds == "column") & (storeys == 0) & (shards.centroid[:, :2] < lo + 1.0).all(1)
+    assert corner.any()
+    forces = gravity_forces(graph)
+    before, *_ = bond_utilisation(graph, np.ones(graph.n_bonds, bool), forces, graph.support)
+    alive = ~corner[graph.bond_pairs].any(1)
+    after, *_ = bond_utilisation(graph, alive, forces, graph.support)
+    assert after.max() > 1.2 * before.max()
