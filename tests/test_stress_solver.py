@@ -194,3 +194,32 @@ def test_removing_a_corner_column_redistributes_load(tower):
     alive = ~corner[graph.bond_pairs].any(1)
     after, *_ = bond_utilisation(graph, alive, forces, graph.support)
     assert after.max() > 1.2 * before.max()
+
+
+def test_iterative_solve_matches_the_direct_one(tower):
+    """The multigrid-preconditioned CG used for big actors gives the direct solver's answer."""
+    from scipy.sparse.linalg import spsolve
+
+    from collapse_addon.core import stress_linear
+
+    _, _, graph = tower
+    captured = {}
+    original = stress_linear.solve_stiffness
+
+    def capture(K, b, points, groups=None, **kw):
+        captured.update(K=K, b=b, points=points)
+        return original(K, b, points, groups, **kw)
+
+    stress_linear.solve_stiffness = capture
+    try:
+        solve_bonds(graph, np.ones(graph.n_bonds, bool), gravity_forces(graph), graph.support)
+    finally:
+        stress_linear.solve_stiffness = original
+    K, b, points = captured["K"], captured["b"], captured["points"]
+    exact = spsolve(K.tocsc(), b)
+    pre = stress_linear.TwoLevel(K, points)
+    x, iterations, residual = stress_linear.pcg(K, b, pre, tol=1e-10)
+    assert residual <= 1e-10 and iterations < 200
+    assert np.abs(x - exact).max() <= 1e-7 * np.abs(exact).max()
+    assert np.array_equal(stress_linear.solve_stiffness(K, b, points, direct_below=0),
+                          stress_linear.solve_stiffness(K, b, points, direct_below=0))

@@ -7,7 +7,8 @@ theta). Every alive bond is a zero-length elastic joint at its face centroid p, 
 shard's centroid by a rigid arm, with stiffness from its face (area A, side a = sqrt(A)) over the
 centroid-to-centroid length L: axial E A / L, shear G A / L, bending E I / L and torsion G J / L,
 with I = A^2 / 12 (a square face), J = 2 I, G = 0.4 E. Supports (``fixed``) are held. ``K u = f``
-is solved with a sparse direct solver (SuperLU) once for all components: a component without a
+is solved once for all components (``stress_linear``: sparse LU for small systems, conjugate
+gradients with a rigid-mode multigrid preconditioner for large ones): a component without a
 fixed node is a free body; it carries only its inertial (d'Alembert) loads: its rigid acceleration
 from the resultant force and moment is subtracted from each node's load, and one node is pinned
 (it gets no reaction, the load being self-equilibrated). Rotations make cantilevers and slab spans
@@ -148,10 +149,12 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
     return loads
 
 
-def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray):
+def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None):
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
-    Also returns the component labels and which components hold a fixed node.
+    Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
+    kept between calls on the same graph, e.g. by ``settle``) makes a re-solve after a few bonds
+    broke start from the last displacements and reuse the last preconditioner.
     """
     n, m = graph.n_nodes, graph.n_bonds
     alive = np.asarray(alive, bool)
@@ -189,7 +192,7 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     nf = int(free_dof.sum())
     u = np.zeros(ndof)
     if nf:
-        from scipy.sparse.linalg import spsolve
+        from .stress_linear import solve_stiffness
 
         kmat = coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsc()
         # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
@@ -199,7 +202,14 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
             kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsc()
         rhs = loads.ravel()[free_dof] / scale
         rhs[empty] = 0.0
-        u[free_dof] = spsolve(kmat, rhs, permc_spec="COLAMD", use_umfpack=False)
+        same = cache is not None and cache.get("held") is not None and np.array_equal(cache["held"], held)
+        info: dict = {}
+        u[free_dof] = solve_stiffness(kmat.tocsr(), rhs, graph.centroid[~held],
+                                      x0=cache["u"][free_dof] if same else None,
+                                      pre=cache.get("pre") if same else None, info=info)
+        if cache is not None:
+            cache.update(held=held, u=u.copy(), pre=info.get("pre"), iterations=info.get("iterations"),
+                         method=info.get("method"))
     local = np.einsum("mij,mj->mi", op.g, u[op.dofs]) * op.k
     out[bonds] = local
     return out, labels, supported
@@ -232,9 +242,9 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
     return utilisation(graph, normal, shear, moment) >= 1.0
 
 
-def bond_utilisation(graph, alive, node_forces, fixed):
+def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
-    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed)
+    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache)
     ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]),
                         np.hypot(local[:, 4], local[:, 5]))
     return np.where(alive, ratio, 0.0), local, labels, supported
@@ -282,9 +292,10 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     broken, rounds_of, ratios = [], [], []
     stable = False
     rounds = 0
+    cache: dict = {}
     for rnd in range(max_rounds):
         rounds = rnd + 1
-        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed)
+        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache)
         worst = float(ratio.max()) if len(ratio) else 0.0
         if worst < 1.0:
             stable = True
