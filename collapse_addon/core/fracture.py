@@ -48,7 +48,13 @@ def fracture_building(building: Building, spec: FractureSpec | None = None, *,
     lo = np.array([e.lo for e in building.elements])
     hi = np.array([e.hi for e in building.elements])
     seeds = building_seeds(building, spec, fracture_kinds)
-    return fracture_boxes(lo, hi, seeds, contacts=building.contacts, gap=spec.gap, backend=backend)
+
+    def fracture(seed_list):
+        return fracture_boxes(lo, hi, seed_list, contacts=building.contacts, gap=spec.gap, backend=backend)
+
+    from .slivers import without_slivers
+
+    return without_slivers(fracture, seeds, fracture(seeds), spec.min_shard_volume)[0]
 
 
 def fracture_box(lo, hi, seeds: np.ndarray, *, gap: float = 0.0, backend: str | None = None) -> ShardSet:
