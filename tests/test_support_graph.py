@@ -116,3 +116,29 @@ def test_cut_above_the_supports_separates_the_mesh_building():
     assert not result.supported[result.labels[high]].any()
     assert len(result.broken) == 0  # in free fall nothing is loaded
     assert result.supported[result.labels[graph.support]].all()
+
+
+def test_real_house_from_cityjson_stands_and_demolition_by_region_drops_it():
+    """Mesh path on a real building (3D BAG, tests/data/README.md): supports from the ground band,
+    stands under gravity, and a storey band cut on the mesh (no element kinds) frees the top."""
+    from pathlib import Path
+
+    from collapse_addon.core.meshio import load_cityjson
+    from collapse_addon.core.regions import bonds_touching, in_band
+
+    path = Path(__file__).parent / "data" / "3dbag_shertogenbosch_10houses_multilod.city.json"
+    _, vertices, faces = load_cityjson(path, lod="2.2", object_ids=["2921895"])[0]  # gabled, non-convex
+    vertices = np.asarray(vertices, float)
+    vertices = vertices - [0, 0, vertices[:, 2].min()]
+    shards = fracture_mesh(vertices, faces, FractureSpec(cell_count=80, seed=1))
+    building = mesh_building(vertices)
+    graph = build_support_graph(building, shards)
+    assert graph.support.any() and not graph.support.all()
+    forces = gravity_forces(graph)
+    result = settle(graph, np.ones(graph.n_bonds, bool), forces, graph.support)
+    assert result.stable and len(result.broken) == 0
+    height = vertices[:, 2].max()
+    band = in_band(graph.centroid, 0.0, 0.25 * height)
+    after = settle(graph, ~bonds_touching(graph.bond_pairs, band), forces, graph.support)
+    top = graph.centroid[:, 2] > 0.5 * height
+    assert not after.supported[after.labels[top]].any()
