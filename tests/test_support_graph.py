@@ -142,3 +142,21 @@ def test_real_house_from_cityjson_stands_and_demolition_by_region_drops_it():
     after = settle(graph, ~bonds_touching(graph.bond_pairs, band), forces, graph.support)
     top = graph.centroid[:, 2] > 0.5 * height
     assert not after.supported[after.labels[top]].any()
+
+
+def test_compound_actor_inertia_is_the_whole_box():
+    from collapse_addon.core.stress_solver import components
+    from collapse_addon.core.support_graph import compound
+
+    v, f = box_mesh((0, 0, 0), (2.0, 1.0, 0.5))
+    building = mesh_building(v, "concrete")
+    shards = fracture_mesh(v, f, FractureSpec(cell_count=15, seed=3))
+    graph = build_support_graph(building, shards)
+    labels = components(graph.n_nodes, graph.bond_pairs)
+    mass, com, inertia = compound(graph, labels)
+    m = 2300.0
+    assert mass == pytest.approx([m]) and com[0] == pytest.approx([1.0, 0.5, 0.25])
+    assert inertia[0] == pytest.approx(m / 12 * np.diag([1.25, 4.25, 5.0]), abs=1e-9 * m)
+    halves = (graph.centroid[:, 0] > 1.0).astype(np.int64)
+    mass2, _, _ = compound(graph, halves)
+    assert mass2.sum() == pytest.approx(m)

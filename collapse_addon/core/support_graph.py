@@ -179,3 +179,31 @@ def gravity_forces(graph: SupportGraph, gravity: float = 9.81) -> np.ndarray:
     f = np.zeros((graph.n_nodes, 3))
     f[:, 2] = -graph.mass * gravity
     return f
+
+
+def compound(graph: SupportGraph, labels: np.ndarray, nodes: np.ndarray | None = None):
+    """Mass (K,), centre of mass (K, 3) and inertia tensor about it (K, 3, 3) of each actor.
+
+    ``labels`` (N,) is the actor of every node (``stress_solver.components``); ``nodes`` optionally
+    limits the sum to a subset (e.g. the nodes that are not supports). What a rigid-body engine
+    needs to make each actor one compound body: the shards' inertias moved to the actor's centre
+    of mass (parallel axis theorem).
+    """
+    labels = np.asarray(labels, np.int64)
+    if nodes is None:
+        idx = np.arange(graph.n_nodes)
+    else:
+        nodes = np.asarray(nodes)
+        idx = np.nonzero(nodes)[0] if nodes.dtype == bool else nodes.astype(np.int64)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    lab = labels[idx]
+    m = graph.mass[idx]
+    mass = np.bincount(lab, m, k)
+    com = np.stack([np.bincount(lab, m * graph.centroid[idx, i], k) for i in range(3)], 1)
+    com /= np.maximum(mass, 1e-300)[:, None]
+    r = graph.centroid[idx] - com[lab]
+    shifted = graph.inertia[idx] + m[:, None, None] * ((r * r).sum(1)[:, None, None] * np.eye(3)
+                                                        - np.einsum("ni,nj->nij", r, r))
+    inertia = np.zeros((k, 3, 3))
+    np.add.at(inertia, lab, shifted)
+    return mass, com, inertia
