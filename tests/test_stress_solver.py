@@ -258,3 +258,37 @@ def test_material_capacities_alone_carry_a_bare_frame_but_not_long_span_infill()
 
     assert worst(4.0, ()) < 0.5
     assert worst(9.0, ("south", "north", "west", "east")) > 1.0
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, numpy as np
+from collapse_addon.core import stress_linear
+from collapse_addon.core.building import BuildingSpec, generate_building
+from collapse_addon.core.fracture import fracture_building
+from collapse_addon.core.seeds import FractureSpec
+from collapse_addon.core.stress_solver import settle
+from collapse_addon.core.support_graph import build_support_graph, gravity_forces
+original = stress_linear.solve_stiffness
+stress_linear.solve_stiffness = lambda *a, **k: original(*a, **{**k, "direct_below": 0})  # the PCG path
+building = generate_building(BuildingSpec(bays_x=2, bays_y=1, storeys=3))
+shards = fracture_building(building, FractureSpec(cell_count=200, seed=4))
+graph = build_support_graph(building, shards)
+alive = graph.centroid[graph.bond_pairs[:, 0], 0] > 1.0
+r = settle(graph, alive, gravity_forces(graph), graph.support)
+print(hashlib.sha256(r.utilisation.tobytes() + r.broken.tobytes() + r.labels.tobytes()).hexdigest())
+"""
+
+
+def test_same_result_across_processes_and_thread_counts():
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+               "MKL_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", _DETERMINISM_SCRIPT], env=env, capture_output=True,
+                             text=True, check=True, timeout=300)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

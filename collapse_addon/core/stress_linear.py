@@ -80,6 +80,26 @@ def rigid_prolongator(points: np.ndarray, agg: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((blocks.ravel(), (rows.ravel(), cols.ravel())), shape=(6 * n, 6 * k))
 
 
+def batched_inverse(blocks: np.ndarray) -> np.ndarray:
+    """Inverses of (n, k, k) SPD matrices by Gauss-Jordan in plain numpy: elementwise operations
+    only, so the result does not depend on LAPACK's thread count (np.linalg.inv's does)."""
+    a = np.array(blocks, float)
+    n, k, _ = a.shape
+    inv = np.broadcast_to(np.eye(k), (n, k, k)).copy()
+    for j in range(k):
+        pivot = a[:, j, j].copy()
+        pivot[pivot == 0] = 1e-300
+        row_a = a[:, j, :] / pivot[:, None]
+        row_i = inv[:, j, :] / pivot[:, None]
+        factor = a[:, :, j].copy()
+        factor[:, j] = 0.0
+        a -= factor[:, :, None] * row_a[:, None, :]
+        inv -= factor[:, :, None] * row_i[:, None, :]
+        a[:, j, :] = row_a
+        inv[:, j, :] = row_i
+    return inv
+
+
 def _block_inverse(K: sp.csr_matrix) -> sp.csr_matrix:
     """Inverse of the 6x6 diagonal blocks of K, as a block-diagonal sparse matrix."""
     n = K.shape[0] // 6
@@ -89,7 +109,7 @@ def _block_inverse(K: sp.csr_matrix) -> sp.csr_matrix:
     blocks = np.zeros((n, 6, 6))
     blocks[rows[diag]] = bsr.data[diag]
     blocks += (1e-12 * np.trace(blocks, axis1=1, axis2=2) + 1e-300)[:, None, None] * np.eye(6)
-    inv = np.linalg.inv(blocks)
+    inv = batched_inverse(blocks)
     return sp.bsr_matrix((inv, np.arange(n), np.arange(n + 1)), shape=K.shape).tocsr()
 
 

@@ -141,8 +141,11 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
     comps = np.unique(lab)
     acc = ftot / np.maximum(mtot, 1e-300)[:, None]
     alpha = np.zeros((k, 3))
-    for c in comps:  # few free components per solve; each a 3x3 solve
-        alpha[c] = np.linalg.lstsq(itot[c] + 1e-12 * np.eye(3), torque[c], rcond=None)[0]
+    if len(comps):  # elementwise 3x3 inverses: the same result in any thread count
+        from .stress_linear import batched_inverse
+
+        reg = itot[comps] + (1e-12 * np.trace(itot[comps], axis1=1, axis2=2) + 1e-300)[:, None, None] * np.eye(3)
+        alpha[comps] = np.einsum("kij,kj->ki", batched_inverse(reg), torque[comps])
     a_node = acc[lab] + np.cross(alpha[lab], r)
     loads[nodes, :3] = f - mass[:, None] * a_node
     loads[nodes, 3:] = -np.einsum("nij,nj->ni", graph.inertia[nodes], alpha[lab])
