@@ -296,9 +296,11 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     stable = False
     rounds = 0
     cache: dict = {}
+    node_forces = np.asarray(node_forces, float)
+    fixed = np.asarray(fixed, bool)
+    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache)
     for rnd in range(max_rounds):
         rounds = rnd + 1
-        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache)
         worst = float(ratio.max()) if len(ratio) else 0.0
         if worst < 1.0:
             stable = True
@@ -309,15 +311,38 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
-    else:
-        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed)
-        stable = bool((ratio < 1.0).all())
+        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache)
+    stable = stable or bool((ratio < 1.0).all())
 
     def cat(xs, dt):
         return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
 
     return SettleResult(alive, cat(broken, np.int64), cat(rounds_of, np.int64), cat(ratios, float),
                         labels, supported, ratio, rounds, stable)
+
+
+def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache):
+    """Re-solve after ``cut`` broke: only the actors that held a broken bond changed.
+
+    The others keep their forces (their loads and bonds did not change), so a local failure in a
+    building of many actors costs a solve of its own actor, not of the whole graph.
+    """
+    from .support_graph import subgraph
+
+    labels = components(graph.n_nodes, graph.bond_pairs, alive)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    supported = np.bincount(labels[fixed], minlength=k) > 0
+    touched = np.zeros(k, bool)
+    touched[labels[graph.bond_pairs[cut].ravel()]] = True
+    nodes = touched[labels]
+    ratio = np.where(alive, ratio, 0.0)
+    if nodes.mean() > 0.5:  # most of the graph: one solve, warm-started
+        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache)
+        return full, labels, supported
+    sub, node_index, bond_index = subgraph(graph, nodes)
+    part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index])
+    ratio[bond_index] = part
+    return ratio, labels, supported
 
 
 def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=None):

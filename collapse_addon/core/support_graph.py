@@ -207,3 +207,28 @@ def compound(graph: SupportGraph, labels: np.ndarray, nodes: np.ndarray | None =
     inertia = np.zeros((k, 3, 3))
     np.add.at(inertia, lab, shifted)
     return mass, com, inertia
+
+
+_NODE_FIELDS = ("mass", "centroid", "inertia", "support", "material", "element")
+_BOND_FIELDS = ("bond_area", "bond_centroid", "bond_normal", "capacity_compression", "capacity_tension",
+                "capacity_shear", "capacity_flexure", "friction", "youngs", "cross_element", "designed")
+
+
+def subgraph(graph: SupportGraph, nodes):
+    """The part of ``graph`` on ``nodes`` (bool mask or indices): one actor, for its own solve.
+
+    Returns ``(sub, node_index, bond_index)``: ``sub`` keeps the bonds with both ends in ``nodes``
+    (renumbered), ``node_index`` / ``bond_index`` map its nodes and bonds back to ``graph``'s.
+    """
+    import dataclasses
+
+    nodes = np.asarray(nodes)
+    node_index = np.nonzero(nodes)[0] if nodes.dtype == bool else np.unique(nodes.astype(np.int64))
+    remap = np.full(graph.n_nodes, -1, np.int64)
+    remap[node_index] = np.arange(len(node_index))
+    ends = remap[graph.bond_pairs]
+    bond_index = np.nonzero((ends >= 0).all(1))[0]
+    values = {f: getattr(graph, f)[node_index] for f in _NODE_FIELDS}
+    values.update({f: (None if getattr(graph, f) is None else getattr(graph, f)[bond_index]) for f in _BOND_FIELDS})
+    sub = dataclasses.replace(graph, bond_pairs=ends[bond_index], **values)
+    return sub, node_index, bond_index
