@@ -160,3 +160,24 @@ def test_compound_actor_inertia_is_the_whole_box():
     halves = (graph.centroid[:, 0] > 1.0).astype(np.int64)
     mass2, _, _ = compound(graph, halves)
     assert mass2.sum() == pytest.approx(m)
+
+
+def test_slab_joints_are_as_deep_as_the_slab():
+    """Bending stiffness and strength use the face's shape: a slab's joints are 0.22 m deep."""
+    from collapse_addon.core.building import BuildingSpec, generate_building
+    from collapse_addon.core.fracture import fracture_building
+    from collapse_addon.core.physics import shard_kinds
+    from collapse_addon.core.stress_solver import bond_frames
+
+    building = generate_building(BuildingSpec(bays_x=1, bays_y=1, storeys=1, facades=()))
+    shards = fracture_building(building, FractureSpec(cell_count=60, seed=2))
+    graph = build_support_graph(building, shards)
+    kinds = shard_kinds(building, shards)
+    inside = (kinds[graph.bond_pairs] == "slab").all(1) & (np.abs(graph.bond_normal[:, 2]) < 0.1)
+    assert inside.any()
+    frames = bond_frames(graph.bond_normal[inside])
+    vertical = np.abs(frames[:, 2, 2]) > 0.99  # t2 is vertical for a vertical face
+    assert vertical.all()
+    depth = graph.extents()[inside, 1]
+    assert (depth <= 0.25).all() and 0.15 < np.median(depth) <= 0.22 + 1e-9  # slanted faces a bit more
+    assert np.allclose(graph.extents().prod(1), graph.bond_area)

@@ -88,8 +88,11 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     length = np.maximum(length, 0.05 * np.sqrt(area) + 1e-6)
     e = graph.bond_youngs()[bonds]
     g_mod = POISSON_G * e
-    inertia = area ** 2 / 12.0
-    k = np.stack([e * area, g_mod * area, g_mod * area, g_mod * 2 * inertia, e * inertia, e * inertia],
+    ext = graph.extents()[bonds]
+    # about t1 the fibres run along t2 (and the other way round); torsion ~ the polar moment
+    i1 = ext[:, 0] * ext[:, 1] ** 3 / 12.0
+    i2 = ext[:, 1] * ext[:, 0] ** 3 / 12.0
+    k = np.stack([e * area, g_mod * area, g_mod * area, g_mod * (i1 + i2), e * i1, e * i2],
                  1) / length[:, None]
     m = len(bonds)
     # relative translation at p: (u_b + theta_b x r_b) - (u_a + theta_a x r_a); u + t x r = u - S(r) t
@@ -224,8 +227,20 @@ def bond_forces(graph, alive, node_forces, fixed) -> tuple[np.ndarray, np.ndarra
     return local[:, 0], np.hypot(local[:, 1], local[:, 2])
 
 
+def fibre_force(graph, normal, moment) -> np.ndarray:
+    """Extreme-fibre stress x area: N + 6 |M1| / d2 + 6 |M2| / d1 on the face's rectangle.
+
+    ``moment``: (M, 2) moments about t1 and t2, or (M,) a magnitude (then the face is taken square).
+    """
+    moment = np.asarray(moment, float)
+    if moment.ndim == 1:
+        return normal + 6.0 * np.abs(moment) / np.maximum(graph.bond_depth, 1e-12)
+    ext = np.maximum(graph.extents(), 1e-12)
+    return normal + 6.0 * (np.abs(moment[:, 0]) / ext[:, 1] + np.abs(moment[:, 1]) / ext[:, 0])
+
+
 def utilisation(graph, normal, shear, moment=None) -> np.ndarray:
-    """Load / capacity of every bond (>= 1: over capacity); ``moment`` (M,) the bending moment."""
+    """Load / capacity of every bond (>= 1: over capacity); ``moment`` (M, 2) about t1, t2 (or (M,))."""
     normal = np.asarray(normal, float)
     shear = np.asarray(shear, float)
     compression = np.maximum(-normal, 0.0)
@@ -235,7 +250,7 @@ def utilisation(graph, normal, shear, moment=None) -> np.ndarray:
     u_t = np.maximum(normal, 0.0) / np.maximum(graph.capacity_tension, tiny)
     ratio = np.maximum(np.maximum(u_c, u_s), u_t)
     if moment is not None:
-        fibre = normal + 6.0 * np.abs(moment) / np.maximum(graph.bond_depth, 1e-12)
+        fibre = fibre_force(graph, normal, moment)
         ratio = np.maximum(ratio, np.maximum(fibre, 0.0) / np.maximum(graph.flexure(), tiny))
     return ratio
 
@@ -248,8 +263,7 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
 def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
     local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache)
-    ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]),
-                        np.hypot(local[:, 4], local[:, 5]))
+    ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]), local[:, 4:6])
     return np.where(alive, ratio, 0.0), local, labels, supported
 
 
@@ -369,7 +383,7 @@ def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=
     local, _, _ = solve_bonds(graph, np.ones(graph.n_bonds, bool), forces, fixed)
     normal = local[:, 0]
     shear = np.hypot(local[:, 1], local[:, 2])
-    fibre = normal + 6.0 * np.hypot(local[:, 4], local[:, 5]) / np.maximum(graph.bond_depth, 1e-12)
+    fibre = fibre_force(graph, normal, local[:, 4:6])
     new = {
         "capacity_compression": np.maximum(graph.capacity_compression, factor * np.maximum(-normal, 0.0)),
         "capacity_tension": np.maximum(graph.capacity_tension, factor * np.maximum(normal, 0.0)),

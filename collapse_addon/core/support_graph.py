@@ -55,6 +55,8 @@ class SupportGraph:
     youngs: np.ndarray | None = None  # (M,) Pa
     cross_element: np.ndarray | None = None  # (M,) bool
     designed: np.ndarray | None = None  # (M,) bool: capacity raised to carry the design gravity load
+    bond_extent: np.ndarray | None = None  # (M, 2) m: sides of the face's equivalent rectangle along
+    # the bond frame's t1, t2 (stress_solver.bond_frames); None: a square of the bond's area
 
     @property
     def n_nodes(self) -> int:
@@ -67,6 +69,13 @@ class SupportGraph:
     @property
     def bond_depth(self) -> np.ndarray:
         return np.sqrt(self.bond_area)
+
+    def extents(self) -> np.ndarray:
+        """(M, 2) sides of each face's equivalent rectangle along the bond frame's t1 and t2."""
+        if self.bond_extent is not None:
+            return self.bond_extent
+        side = self.bond_depth
+        return np.stack([side, side], 1)
 
     def flexure(self) -> np.ndarray:
         return self.capacity_tension if self.capacity_flexure is None else self.capacity_flexure
@@ -107,6 +116,40 @@ def polyhedron_inertia(shards, density: np.ndarray | None = None):
     second *= density[:, None, None]
     inertia = np.trace(second, axis1=1, axis2=2)[:, None, None] * np.eye(3) - second
     return mass, shards.centroid + offset, inertia
+
+
+def face_extents(shards, pairs, centre, normal, area) -> np.ndarray:
+    """(M, 2) sides of a rectangle of each contact's area, shaped like the face.
+
+    The face lies in both shards, so its extent along each in-plane axis (t1, t2 of
+    ``stress_solver.bond_frames``) is at most the overlap of the two shards' extents; the
+    rectangle keeps that aspect ratio and the face's area. A slab's joint is then thin about the
+    axis it bends in (0.22 m deep, not the square root of its area).
+    """
+    from .stress_solver import bond_frames
+
+    m = len(pairs)
+    if m == 0:
+        return np.zeros((0, 2))
+    frames = bond_frames(normal)
+    counts = np.diff(shards.vertex_start)
+    lo = np.full((m, 2), -np.inf)
+    hi = np.full((m, 2), np.inf)
+    for end in (0, 1):
+        s = pairs[:, end]
+        n = counts[s]
+        bond = np.repeat(np.arange(m), n)
+        first = np.repeat(shards.vertex_start[s], n)
+        offset = np.arange(len(bond)) - np.repeat(np.cumsum(n) - n, n)
+        rel = shards.vertices[first + offset] - centre[bond]
+        starts = np.cumsum(n) - n
+        for k in (0, 1):
+            proj = np.einsum("ij,ij->i", rel, frames[bond, k + 1])
+            lo[:, k] = np.maximum(lo[:, k], np.minimum.reduceat(proj, starts))
+            hi[:, k] = np.minimum(hi[:, k], np.maximum.reduceat(proj, starts))
+    side = np.maximum(hi - lo, 1e-9)
+    scale = np.sqrt(area / (side[:, 0] * side[:, 1]))
+    return side * scale[:, None]
 
 
 def shard_min_z(shards) -> np.ndarray:
@@ -161,7 +204,9 @@ def build_support_graph(building, shards, materials=None, *, ground_z: float | N
     # two materials in series; a joint (mortar bed, cold joint) is as much softer as it is weaker
     youngs = factor * 2 * node["youngs"][a] * node["youngs"][b] / np.maximum(node["youngs"][a] + node["youngs"][b],
                                                                               1e-300)
+    extent = face_extents(shards, pairs, graph.centroid[keep], graph.normal[keep], area)
     out = SupportGraph(
+        bond_extent=extent,
         mass=mass, centroid=centroid, inertia=inertia, bond_pairs=pairs, bond_area=area,
         bond_centroid=graph.centroid[keep], bond_normal=graph.normal[keep],
         capacity_compression=weaker("compressive") * area,  # bearing: the interface does not weaken it
@@ -211,7 +256,8 @@ def compound(graph: SupportGraph, labels: np.ndarray, nodes: np.ndarray | None =
 
 _NODE_FIELDS = ("mass", "centroid", "inertia", "support", "material", "element")
 _BOND_FIELDS = ("bond_area", "bond_centroid", "bond_normal", "capacity_compression", "capacity_tension",
-                "capacity_shear", "capacity_flexure", "friction", "youngs", "cross_element", "designed")
+                "capacity_shear", "capacity_flexure", "friction", "youngs", "cross_element", "designed",
+                "bond_extent")
 
 
 def subgraph(graph: SupportGraph, nodes):
