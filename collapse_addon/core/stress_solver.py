@@ -185,9 +185,16 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     held[first[~supported]] = True
     if len(bonds) == 0:
         return out, labels, supported
-    op = _operator(graph, bonds)
     scale = _scale_of(graph)
-    ke = np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+    if cache is not None and cache.get("graph") is graph:  # a re-solve: the bonds' matrices are known
+        op_all, ke_all = cache["op"], cache["ke"]
+    else:
+        op_all = _operator(graph, np.arange(m))
+        ke_all = np.einsum("mki,mk,mkj->mij", op_all.g, op_all.k / scale, op_all.g)
+        if cache is not None:
+            cache.update(graph=graph, op=op_all, ke=ke_all)
+    op = _Operator(op_all.g[bonds], op_all.k[bonds], op_all.dofs[bonds])
+    ke = ke_all[bonds]
     rows = np.repeat(op.dofs, 12, axis=1).ravel()
     cols = np.tile(op.dofs, (1, 12)).ravel()
     ndof = 6 * n
