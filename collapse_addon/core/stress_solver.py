@@ -4,9 +4,10 @@ Pure numpy/scipy (never imports bpy).
 
 Model: every node (shard) is a rigid body with 6 degrees of freedom (translation u, small rotation
 theta). Every alive bond is a zero-length elastic joint at its face centroid p, reached from each
-shard's centroid by a rigid arm, with stiffness from its face (area A, side a = sqrt(A)) over the
-centroid-to-centroid length L: axial E A / L, shear G A / L, bending E I / L and torsion G J / L,
-with I = A^2 / 12 (a square face), J = 2 I, G = 0.4 E. Supports (``fixed``) are held. ``K u = f``
+shard's centroid by a rigid arm, with stiffness from its face (area A, equivalent rectangle
+d1 x d2 along the frame's t1, t2: ``SupportGraph.extents``) over the centroid-to-centroid length L:
+axial E A / L, shear G A / L, bending E I / L (I1 = d1 d2^3 / 12, I2 = d2 d1^3 / 12) and torsion
+G (I1 + I2) / L, G = 0.4 E. Supports (``fixed``) are held. ``K u = f``
 is solved once for all components (``stress_linear``: sparse LU for small systems, conjugate
 gradients with a rigid-mode multigrid preconditioner for large ones): a component without a
 fixed node is a free body; it carries only its inertial (d'Alembert) loads: its rigid acceleration
@@ -19,8 +20,8 @@ shear V = |k_s (u_b - u_a)_t|, moments about t1 and t2 and torsion.
 
 Failure (``overloaded`` / ``utilisation``), against the bond's capacities (``core.strength``):
 compression -N / C; shear V / (S + mu max(-N, 0)) (Mohr-Coulomb); tension N / T; bending: the
-extreme fibre, (N + 6 |M| / a) / F with F the flexural capacity f_fl A (compression across the face
-raises the moment it takes, as in masonry). The utilisation is the largest ratio; >= 1 breaks.
+extreme fibre, (N + 6 |M1| / d2 + 6 |M2| / d1) / F with F the flexural capacity f_fl A (compression
+across the face raises the moment it takes, as in masonry). The utilisation is the largest ratio; >= 1 breaks.
 """
 
 from __future__ import annotations
