@@ -114,6 +114,24 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     return _Operator(g, k, dofs)
 
 
+def _element_matrices(graph, bonds, scale, cache):
+    """Operator and stiffness matrix of each listed bond; a ``cache`` keeps them for re-solves."""
+    if cache is None:
+        op = _operator(graph, bonds)
+        return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+    m = graph.n_bonds
+    if cache.get("graph") is not graph:
+        cache.update(graph=graph, done=np.zeros(m, bool), g=np.zeros((m, 6, 12)), k=np.zeros((m, 6)),
+                     dofs=np.zeros((m, 12), np.int64), ke=np.zeros((m, 12, 12)))
+    todo = bonds[~cache["done"][bonds]]
+    if len(todo):
+        op = _operator(graph, todo)
+        cache["g"][todo], cache["k"][todo], cache["dofs"][todo] = op.g, op.k, op.dofs
+        cache["ke"][todo] = np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+        cache["done"][todo] = True
+    return _Operator(cache["g"][bonds], cache["k"][bonds], cache["dofs"][bonds]), cache["ke"][bonds]
+
+
 def _scale_of(graph) -> float:
     """A force scale so the assembled system is well conditioned."""
     return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
@@ -187,15 +205,7 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if len(bonds) == 0:
         return out, labels, supported
     scale = _scale_of(graph)
-    if cache is not None and cache.get("graph") is graph:  # a re-solve: the bonds' matrices are known
-        op_all, ke_all = cache["op"], cache["ke"]
-    else:
-        op_all = _operator(graph, np.arange(m))
-        ke_all = np.einsum("mki,mk,mkj->mij", op_all.g, op_all.k / scale, op_all.g)
-        if cache is not None:
-            cache.update(graph=graph, op=op_all, ke=ke_all)
-    op = _Operator(op_all.g[bonds], op_all.k[bonds], op_all.dofs[bonds])
-    ke = ke_all[bonds]
+    op, ke = _element_matrices(graph, bonds, scale, cache)
     rows = np.repeat(op.dofs, 12, axis=1).ravel()
     cols = np.tile(op.dofs, (1, 12)).ravel()
     ndof = 6 * n
