@@ -292,3 +292,33 @@ def test_same_result_across_processes_and_thread_counts():
                              text=True, check=True, timeout=300)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_settle_re_solves_only_the_actor_that_lost_a_bond(monkeypatch):
+    """A cantilever overloaded at its tip breaks off; a separate column beside it is not re-solved,
+    and the result equals a full solve of what is left."""
+    boxes = [("foundation", "reinforced_concrete", (-1, -1, -2), (0, 1, 2)),
+             ("beam", "timber", (0, -0.15, 0), (4, 0.15, 0.4)),
+             ("foundation", "reinforced_concrete", (9, -1, -1), (11, 1, 0)),
+             ("column", "reinforced_concrete", (9.8, -0.2, 0), (10.2, 0.2, 12))]
+    seeds = [[(-0.5, 0, 0)], [(x, 0.0, 0.2) for x in (0.5, 1.5, 2.5, 3.5)], [(10, 0, -0.5)],
+             [(10.01, -0.01, z) for z in np.arange(0.25, 12, 0.5)]]
+    building, shards = fractured(boxes, seeds)
+    graph = build_support_graph(building, shards)
+    forces = gravity_forces(graph)
+    tip = int(np.argmax(graph.centroid[:, 0] * (graph.centroid[:, 0] < 5)))
+    forces[tip, 2] -= 2e6  # 200 t hung from the tip
+    from collapse_addon.core import support_graph as sg
+
+    calls = []
+    original = sg.subgraph
+    monkeypatch.setattr(sg, "subgraph", lambda g, nodes: calls.append(int(np.sum(nodes))) or original(g, nodes))
+    result = settle(graph, np.ones(graph.n_bonds, bool), forces, graph.support)
+    assert calls and max(calls) <= 5  # only the beam's shards (and its wall) were re-solved
+    assert result.stable and len(result.broken) >= 1 and result.broken_round.max() >= 1
+    beam = graph.element == 1
+    assert not result.supported[result.labels[tip]]  # the beam (or its end) fell off
+    assert result.supported[result.labels[graph.element == 3]].all()  # the column still stands
+    full, *_ = bond_utilisation(graph, result.alive, forces, graph.support)
+    assert np.allclose(result.utilisation, full, rtol=1e-6, atol=1e-9)
+    assert beam.sum() == 4
