@@ -67,3 +67,28 @@ def test_mesh_path_has_no_sliver():
         return shards.volume.min() / shards.volume.mean()
 
     assert smallest(0.0) < 0.1 <= smallest(1.0)  # capped at a tenth of the mean shard
+
+
+def test_a_remaining_sliver_keeps_its_largest_bond():
+    """What re-fracturing leaves (here: slivers turned off) never becomes an actor of its own."""
+    from collapse_addon.core.building import Building, Element, element_box_contacts
+    from collapse_addon.core.stress_solver import settle
+    from collapse_addon.core.support_graph import build_support_graph, gravity_forces
+
+    v, f = box_mesh((0, 0, 0), (3, 2, 0.15))
+    shards = fracture_mesh(v, f, FractureSpec(cell_count=300, seed=1, min_shard_volume=0.0))
+    lo, hi = v.min(0), v.max(0)
+    building = Building(None, [Element(0, "mesh", 0, "concrete", lo, hi)], element_box_contacts(lo[None], hi[None]))
+    graph = build_support_graph(building, shards, sliver_volume=0.0005)
+    small = np.nonzero(shards.volume < 0.0005)[0]
+    assert len(small)
+    forever = np.isinf(graph.capacity_tension)
+    for s in small:
+        mine = np.nonzero((graph.bond_pairs == s).any(1))[0]
+        assert forever[mine].sum() >= 1
+        assert forever[mine[np.argmax(graph.bond_area[mine])]]
+    # tear at the sliver with 10 MN: it may take its neighbour along, but never leaves alone
+    forces = gravity_forces(graph)
+    forces[small[0], 2] += 1e7
+    result = settle(graph, np.ones(graph.n_bonds, bool), forces, graph.support)
+    assert (result.labels == result.labels[small[0]]).sum() >= 2

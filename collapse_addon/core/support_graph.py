@@ -23,6 +23,7 @@ from .strength import strength_arrays
 from .voronoi import _cross, fan_triangles
 
 DESIGN_FACTOR = 1.5  # gravity load a generated or artist building was designed to carry (EN 1990 1.35)
+SLIVER_VOLUME = 0.0005  # m^3 (as fracture.min_shard_volume): smaller shards keep their largest bond
 GROUND_BAND = 0.01  # mesh path: shards within this fraction of the height above the ground are supports
 
 
@@ -176,12 +177,14 @@ def support_mask(building, shards, *, ground_z: float | None = None) -> np.ndarr
 
 
 def build_support_graph(building, shards, materials=None, *, ground_z: float | None = None,
-                        design_factor: float = DESIGN_FACTOR, gravity: float = 9.81) -> SupportGraph:
+                        design_factor: float = DESIGN_FACTOR, gravity: float = 9.81,
+                        sliver_volume: float = SLIVER_VOLUME) -> SupportGraph:
     """The support graph of ``shards`` fractured from ``building`` (materials: name -> Material).
 
     Capacities are material strength x area (x interface factor), raised where needed to carry
     ``design_factor`` x the building's own weight (``stress_solver.design_for_gravity``; 0: material
-    capacities only).
+    capacities only). A shard under ``sliver_volume`` (m^3) keeps its largest bond for good
+    (infinite capacities, ``slivers.sliver_bonds``): it never becomes an actor of its own.
     """
     names = np.array([e.material for e in building.elements], dtype=object)[shards.element].astype(str)
     node = strength_arrays(names, materials)
@@ -214,9 +217,18 @@ def build_support_graph(building, shards, materials=None, *, ground_z: float | N
         support=support_mask(building, shards, ground_z=ground_z), material=names,
         element=np.asarray(shards.element, np.int64), capacity_flexure=weaker("flexural") * scale,
         friction=weaker("friction"), youngs=youngs, cross_element=joint)
+    from .slivers import sliver_bonds
     from .stress_solver import design_for_gravity
 
-    return design_for_gravity(out, design_factor, gravity)
+    out = design_for_gravity(out, design_factor, gravity)
+    keep_forever = sliver_bonds(shards.volume, pairs, area, sliver_volume)
+    if keep_forever.any():
+        import dataclasses
+
+        out = dataclasses.replace(out, **{f: np.where(keep_forever, np.inf, getattr(out, f))
+                                          for f in ("capacity_compression", "capacity_tension",
+                                                    "capacity_shear", "capacity_flexure")})
+    return out
 
 
 def gravity_forces(graph: SupportGraph, gravity: float = 9.81) -> np.ndarray:
