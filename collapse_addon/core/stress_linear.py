@@ -201,7 +201,7 @@ def direct_solve(K, b: np.ndarray) -> np.ndarray:
 
 
 def solve_stiffness(K: sp.csr_matrix, b: np.ndarray, points: np.ndarray, groups=None, *,
-                    tol: float = 1e-5, direct_below: int = 6000, x0=None, pre=None, info=None):
+                    tol: float = 1e-4, direct_below: int = 6000, x0=None, pre=None, info=None):
     """Solve K x = b (SPD, 6 DOFs per node at ``points``): direct for small systems, else AMG-PCG.
 
     ``x0``: a start (the previous solution of a re-solve); ``pre``: a ``TwoLevel`` built for a

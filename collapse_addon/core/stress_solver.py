@@ -132,6 +132,27 @@ def _element_matrices(graph, bonds, scale, cache):
     return _Operator(cache["g"][bonds], cache["k"][bonds], cache["dofs"][bonds]), cache["ke"][bonds]
 
 
+def _assemble(ke, dofs, free_dof, index, nf):
+    """Sum the bonds' 12x12 matrices over the free DOFs (CSR)."""
+    rows = np.repeat(dofs, 12, axis=1).ravel()
+    cols = np.tile(dofs, (1, 12)).ravel()
+    keep = free_dof[rows] & free_dof[cols]
+    return coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsr()
+
+
+def _only_removed(graph, alive, cache):
+    """Bonds alive in the cached solve and dead now, if that is the only change and no node lost
+    its last bond (then the cached matrix minus theirs is exact); else None."""
+    prev = cache.get("alive")
+    if prev is None or cache.get("kmat") is None or (alive & ~prev).any():
+        return None
+    removed = np.nonzero(prev & ~alive)[0]
+    degree = np.bincount(graph.bond_pairs[alive].ravel(), minlength=graph.n_nodes)
+    if (degree[graph.bond_pairs[removed].ravel()] == 0).any():
+        return None
+    return removed
+
+
 def _scale_of(graph) -> float:
     """A force scale so the assembled system is well conditioned."""
     return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
@@ -206,34 +227,35 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
         return out, labels, supported
     scale = _scale_of(graph)
     op, ke = _element_matrices(graph, bonds, scale, cache)
-    rows = np.repeat(op.dofs, 12, axis=1).ravel()
-    cols = np.tile(op.dofs, (1, 12)).ravel()
     ndof = 6 * n
     free_dof = np.repeat(~held, 6)
     index = np.full(ndof, -1)
     index[free_dof] = np.arange(free_dof.sum())
-    keep = free_dof[rows] & free_dof[cols]
     nf = int(free_dof.sum())
     u = np.zeros(ndof)
     if nf:
         from .stress_linear import solve_stiffness
 
-        kmat = coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsc()
-        # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
-        diag = np.asarray(abs(kmat).sum(axis=1)).ravel()
-        empty = diag == 0
-        if empty.any():
-            kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsc()
+        same = cache is not None and cache.get("held") is not None and np.array_equal(cache["held"], held)
+        removed = _only_removed(graph, alive, cache) if same else None
+        if removed is not None:  # a re-solve after bonds broke: take their stiffness out, no assembly
+            kmat = cache["kmat"] - _assemble(cache["ke"][removed], cache["dofs"][removed], free_dof, index, nf)
+            empty = cache["empty"]
+        else:
+            kmat = _assemble(ke, op.dofs, free_dof, index, nf)
+            # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
+            empty = np.asarray(abs(kmat).sum(axis=1)).ravel() == 0
+            if empty.any():
+                kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsr()
         rhs = loads.ravel()[free_dof] / scale
         rhs[empty] = 0.0
-        same = cache is not None and cache.get("held") is not None and np.array_equal(cache["held"], held)
         info: dict = {}
-        u[free_dof] = solve_stiffness(kmat.tocsr(), rhs, graph.centroid[~held],
+        u[free_dof] = solve_stiffness(kmat, rhs, graph.centroid[~held],
                                       x0=cache["u"][free_dof] if same else None,
                                       pre=cache.get("pre") if same else None, info=info)
         if cache is not None:
             cache.update(held=held, u=u.copy(), pre=info.get("pre"), iterations=info.get("iterations"),
-                         method=info.get("method"))
+                         method=info.get("method"), kmat=kmat, empty=empty, alive=alive.copy())
     local = np.einsum("mij,mj->mi", op.g, u[op.dofs]) * op.k
     out[bonds] = local
     return out, labels, supported
