@@ -117,7 +117,7 @@ class TwoLevel:
     """Smoothed-aggregation two-level preconditioner for an SPD stiffness matrix over 6-DOF nodes."""
 
     def __init__(self, K: sp.csr_matrix, points: np.ndarray, groups: np.ndarray | None = None,
-                 sweeps: int = 1, omega: float = 1.0, target: int = TARGET_AGGREGATE):
+                 sweeps: int = 2, omega: float = 1.0, target: int = TARGET_AGGREGATE):
         self.K = K.tocsr()
         self.dinv = _block_inverse(self.K)
         self.sweeps = sweeps
