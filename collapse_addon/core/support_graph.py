@@ -54,7 +54,8 @@ class SupportGraph:
     capacity_flexure: np.ndarray | None = None  # (M,) N; None: same as tension
     friction: np.ndarray | None = None  # (M,)
     youngs: np.ndarray | None = None  # (M,) Pa
-    cross_element: np.ndarray | None = None  # (M,) bool
+    cross_element: np.ndarray | None = None  # (M,) bool: a joint between two elements (interface factor applied;
+    # the pieces of one wall panel are one wall, not a joint)
     designed: np.ndarray | None = None  # (M,) bool: capacity raised to carry the design gravity load
     bond_extent: np.ndarray | None = None  # (M, 2) m: sides of the face's equivalent rectangle along
     # the bond frame's t1, t2 (stress_solver.bond_frames); None: a square of the bond's area
