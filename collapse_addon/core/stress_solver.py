@@ -35,6 +35,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import SpecError
 
 POISSON_G = 0.4  # G / E for an isotropic solid with nu ~ 0.25
+TRANSIENT_REACH = 3.0  # m: mass that takes an impact's blow by its inertia (about a bay)
 
 
 def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None) -> np.ndarray:
@@ -158,8 +159,11 @@ def _scale_of(graph) -> float:
     return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
 
 
-def _free_body_loads(graph, labels, free_comp, node_forces):
-    """Subtract the rigid acceleration of unsupported components from their node loads (6 per node)."""
+def _free_body_loads(graph, labels, free_comp, node_forces, weight=None):
+    """Subtract the rigid acceleration of unsupported components from their node loads (6 per node).
+
+    ``weight`` (N,) in [0, 1] scales each node's share of the inertia (1: all of its mass).
+    """
     n = graph.n_nodes
     loads = np.zeros((n, 6))
     loads[:, :3] = node_forces
@@ -168,7 +172,9 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
         return loads
     lab = labels[nodes]
     k = int(labels.max()) + 1
-    mass = graph.mass[nodes]
+    share = np.ones(len(nodes)) if weight is None else np.asarray(weight, float)[nodes]
+    mass = graph.mass[nodes] * share
+    node_inertia = graph.inertia[nodes] * share[:, None, None]
     x = graph.centroid[nodes]
     f = node_forces[nodes]
     mtot = np.bincount(lab, mass, k)
@@ -180,7 +186,7 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
     rr = np.einsum("ni,ni->n", r, r)
     parallel = mass[:, None, None] * (rr[:, None, None] * np.eye(3) - np.einsum("ni,nj->nij", r, r))
     itot = np.zeros((k, 3, 3))
-    np.add.at(itot, lab, graph.inertia[nodes] + parallel)
+    np.add.at(itot, lab, node_inertia + parallel)
     comps = np.unique(lab)
     acc = ftot / np.maximum(mtot, 1e-300)[:, None]
     alpha = np.zeros((k, 3))
@@ -191,16 +197,36 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
         alpha[comps] = np.einsum("kij,kj->ki", batched_inverse(reg), torque[comps])
     a_node = acc[lab] + np.cross(alpha[lab], r)
     loads[nodes, :3] = f - mass[:, None] * a_node
-    loads[nodes, 3:] = -np.einsum("nij,nj->ni", graph.inertia[nodes], alpha[lab])
+    loads[nodes, 3:] = -np.einsum("nij,nj->ni", node_inertia, alpha[lab])
     return loads
 
 
-def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None):
+def _reach_weights(graph, transient, reach):
+    """Share of each node's inertia that answers a transient load: 1 - d / reach from the nearest
+    loaded node (1 on the loaded nodes themselves)."""
+    from scipy.spatial import cKDTree
+
+    reach = TRANSIENT_REACH if reach is None else float(reach)
+    if not (np.isfinite(reach) and reach > 0):
+        raise SpecError("reach", f"must be > 0 m, got {reach!r}", "e.g. 3.0, about a bay")
+    loaded = np.nonzero(np.abs(transient).sum(1) > 0)[0]
+    if len(loaded) == 0:
+        return np.ones(graph.n_nodes)
+    d, _ = cKDTree(graph.centroid[loaded]).query(graph.centroid)
+    return np.clip(1.0 - d / reach, 0.0, 1.0)
+
+
+def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None,
+                transient: np.ndarray | None = None, reach: float | None = None):
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
     Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
     kept between calls on the same graph, e.g. by ``settle``) makes a re-solve after a few bonds
-    broke start from the last displacements and reuse the last preconditioner.
+    broke start from the last displacements and reuse the last preconditioner. ``transient`` (N, 3):
+    loads too short for the supports to answer (an impact's contact force): each actor takes them
+    as a free body, by the inertia of its mass within ``reach`` metres of where they act
+    (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
+    near the hit and travel neither to the foundations nor to the far side of the building.
     """
     n, m = graph.n_nodes, graph.n_bonds
     alive = np.asarray(alive, bool)
@@ -219,6 +245,12 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     out = np.zeros((m, 6))
     bonds = np.nonzero(alive)[0]
     loads = _free_body_loads(graph, labels, ~supported, node_forces)
+    if transient is not None:
+        transient = np.asarray(transient, float)
+        if transient.shape != (n, 3) or not np.isfinite(transient).all():
+            raise SpecError("transient", f"must be a finite ({n}, 3) array, got shape {transient.shape}",
+                            "one force vector (N) per node, or None")
+        loads += _free_body_loads(graph, labels, np.ones(k, bool), transient, _reach_weights(graph, transient, reach))
     held = fixed.copy()
     # pin the first node of each free component (its load is self-equilibrated: no reaction)
     _, first = np.unique(labels, return_index=True)
@@ -300,9 +332,10 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
     return utilisation(graph, normal, shear, moment) >= 1.0
 
 
-def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None):
+def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None, transient=None,
+                     reach: float | None = None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
-    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache)
+    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach)
     ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]), local[:, 4:6])
     return np.where(alive, ratio, 0.0), local, labels, supported
 
@@ -333,12 +366,15 @@ class SettleResult:
 
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
-           break_fraction: float = 0.25) -> SettleResult:
+           break_fraction: float = 0.25, transient: np.ndarray | None = None,
+           reach: float | None = None) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
     worst one (at least the worst): load re-routes before the next ones go, so failure spreads as
-    it would, instead of every overloaded bond letting go at once.
+    it would, instead of every overloaded bond letting go at once. ``transient``: impact loads,
+    taken by each actor's inertia (see ``solve_bonds``), re-balanced on the actors of every round:
+    once the hit piece breaks off, what is left no longer feels the blow.
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -352,7 +388,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     cache: dict = {}
     node_forces = np.asarray(node_forces, float)
     fixed = np.asarray(fixed, bool)
-    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache)
+    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
     for rnd in range(max_rounds):
         rounds = rnd + 1
         worst = float(ratio.max()) if len(ratio) else 0.0
@@ -365,7 +401,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
-        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache)
+        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach)
     stable = stable or bool((ratio < 1.0).all())
 
     def cat(xs, dt):
@@ -375,7 +411,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
                         labels, supported, ratio, rounds, stable)
 
 
-def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache):
+def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None):
     """Re-solve after ``cut`` broke: only the actors that held a broken bond changed.
 
     The others keep their forces (their loads and bonds did not change), so a local failure in a
@@ -391,10 +427,11 @@ def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache):
     nodes = touched[labels]
     ratio = np.where(alive, ratio, 0.0)
     if nodes.mean() > 0.5:  # most of the graph: one solve, warm-started
-        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache)
+        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
         return full, labels, supported
     sub, node_index, bond_index = subgraph(graph, nodes)
-    part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index])
+    part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index],
+                                     transient=None if transient is None else transient[node_index], reach=reach)
     ratio[bond_index] = part
     return ratio, labels, supported
 
@@ -435,3 +472,4 @@ def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=
         old = graph.flexure() if key == "capacity_flexure" else getattr(graph, key)
         raised |= value > old
     return dataclasses.replace(graph, designed=raised, **new)
+
