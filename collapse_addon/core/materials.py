@@ -8,7 +8,9 @@ rigid-body module turns it into Bullet breaking thresholds (see ``physics.glue_t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .strength import STRENGTHS
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,16 @@ class Material:
     angular_damping: float
     color: tuple[float, float, float, float]  # exterior (original surface), linear RGBA
     interior_color: tuple[float, float, float, float]  # cut faces
+    # Structural solver (core/strength.py, sources there): characteristic strengths in MPa, E in GPa
+    compressive_strength: float = 0.0
+    tensile_strength: float = 0.0
+    shear_strength: float = 0.0
+    flexural_strength: float = 0.0
+    youngs_modulus: float = 0.0
 
 
 MATERIALS: dict[str, Material] = {
-    m.name: m
+    m.name: replace(m, **STRENGTHS[m.name])
     for m in (
         Material("reinforced_concrete", 2400.0, 60e3, 0.6, 0.8, 0.05, 0.10, 0.20,
                  (0.55, 0.54, 0.52, 1.0), (0.42, 0.40, 0.37, 1.0)),

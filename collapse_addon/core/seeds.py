@@ -46,6 +46,9 @@ class FractureSpec:
                                             hint="use 1 to let small elements stay whole")
     gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact")
     seed: int = 0
+    # m^3: smaller cells lose their seed (core/slivers.py); 0: off
+    min_shard_volume: float = spec_field(0.0005, limits=(0, 1000), unit="m^3",
+                                         hint="e.g. 0.0005 (half a litre); 0 keeps every cell")
 
     def __post_init__(self):
         if self.focus is not None:
@@ -62,7 +65,8 @@ def validate_fracture_spec(spec: FractureSpec) -> None:
         check_value("shard_size", spec.shard_size, meta["shard_size"])
     if spec.pattern not in PATTERNS:
         raise SpecError("pattern", f"unknown pattern {spec.pattern!r}", f"choose from {', '.join(PATTERNS)}")
-    for name in ("radius", "concentration", "grade_ratio", "min_cells_per_element", "gap"):
+    for name in ("radius", "concentration", "grade_ratio", "min_cells_per_element", "gap",
+                 "min_shard_volume"):
         check_value(name, getattr(spec, name), meta[name])
     if spec.focus is not None:
         if len(spec.focus) != 3 or not all(math.isfinite(v) for v in spec.focus):

@@ -300,6 +300,8 @@ EXTERNAL_DOCS: dict[str, dict[str, str]] = {
         "min_cells_per_element": "Fewest shards per fractured element (1 lets small ones stay whole).",
         "gap": "Gap left between neighbouring shards, metres (0-0.5; 0: exact).",
         "seed": "Set by the shot's top-level seed; do not set it here.",
+        "min_shard_volume": "No shard below this volume, m^3: the seed of a smaller cell is dropped "
+                            "and its element re-fractured (at most 1/10 of the element's mean shard; 0: off).",
     },
 }
 MATERIAL_DOCS = {
@@ -312,6 +314,11 @@ MATERIAL_DOCS = {
     "angular_damping": "Angular velocity damping.",
     "color": "Exterior colour, linear RGBA.",
     "interior_color": "Cut-face colour, linear RGBA.",
+    "compressive_strength": "Characteristic compressive strength, MPa (structural solver).",
+    "tensile_strength": "Characteristic axial tensile strength, MPa (structural solver).",
+    "shear_strength": "Characteristic shear strength (cohesion), MPa (structural solver).",
+    "flexural_strength": "Flexural strength, extreme-fibre stress at the bending capacity, MPa.",
+    "youngs_modulus": "Young's modulus, GPa (structural solver stiffness).",
 }
 SEED_DOC = ("The shot's one random seed: shards, trigger and everything random follow from it. "
             "--seed overrides it; the output goes to <directory>/<scene>/<seed>/.")
