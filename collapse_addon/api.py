@@ -624,3 +624,23 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
     write_json_atomic(paths.manifest, manifest)
     log(f"Saved: '{paths.manifest}'")
     return manifest
+
+
+def render_test_still(render_settings, fps: int, path: Path, *,
+                      announce: Callable[[str], None] = _quiet) -> tuple[str, float]:
+    """Render Blender's default scene once with ``render_settings`` (e.g. to compile GPU kernels).
+
+    Returns the render device in words and the seconds the still took.
+    """
+    import bpy
+
+    from .blender import render as rnd
+
+    bpy.ops.wm.read_factory_settings(use_empty=False)  # the default cube, camera and light
+    scene = bpy.context.scene
+    device = rnd.configure_render(scene, render_settings, fps=fps)
+    announce(device)
+    scene.render.filepath = str(path)
+    start = time.perf_counter()
+    bpy.ops.render.render(write_still=True)
+    return device, time.perf_counter() - start

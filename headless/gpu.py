@@ -123,22 +123,15 @@ def warm_up(settings, scene_file: Path, log) -> str:
     cache = kernel_cache_folder(scene_file, settings.render.kernel_cache)
     use_kernel_cache(cache)
     before = folder_bytes(cache)
-    import bpy
+    from collapse_addon import api
 
-    from collapse_addon.blender import render as rnd
-
-    bpy.ops.wm.read_factory_settings(use_empty=False)  # the default cube, camera and light
-    scene = bpy.context.scene
     tiny = dataclasses.replace(settings.render, resolution=(32, 32), resolution_percentage=100,
                                samples=1, file_format="PNG", frames="")
-    device = rnd.configure_render(scene, tiny, fps=settings.simulation.fps)
-    log(f"Warming up {settings.render.engine} on {device}"
-        + (f"; kernel cache {cache}" if cache else ""))
     with tempfile.TemporaryDirectory(prefix="collapse-warmup-") as folder:
-        scene.render.filepath = str(Path(folder) / "warmup.png")
-        start = time.perf_counter()
-        bpy.ops.render.render(write_still=True)
-        seconds = time.perf_counter() - start
+        device, seconds = api.render_test_still(
+            tiny, settings.simulation.fps, Path(folder) / "warmup.png",
+            announce=lambda device: log(f"Warming up {settings.render.engine} on {device}"
+                                        + (f"; kernel cache {cache}" if cache else "")))
     grown = folder_bytes(cache) - before
     log(f"Warm-up frame rendered in {seconds:.1f} s"
         + (f"; compiled kernels added {grown / 1e6:.1f} MB to {cache}" if grown > 0 else ""))
