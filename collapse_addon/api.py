@@ -81,6 +81,10 @@ class ShotPaths:
         return self.root / "report.json"
 
     @property
+    def break_events(self) -> Path:
+        return self.root / "break_events.json"
+
+    @property
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 
@@ -260,9 +264,11 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
 
 
 def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
-              export_dir: Path | None = None) -> dict:
+              export_dir: Path | None = None, events_path: Path | None = None) -> dict:
     """Bake the rigid-body simulation of a built shot, frame the camera on the debris, export.
 
+    The break events (one per broken bond) become points in the scene (and so in the exports),
+    rubble and dust (``[fx]``), and ``events_path`` (break_events.json) when given.
     Returns the collapse report (a JSON-able dict).
     """
     import bpy
@@ -280,7 +286,11 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
     result = simulation.bake_collapse(scene, progress=progress)
     log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
         f"({result.seconds / max(1, result.frames):.3f} s/frame)")
-    report = dict(simulation.collapse_report(scene))
+    positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
+    report = dict(simulation.collapse_report(scene, positions, rotations))
+    fx_report = apply_shot_fx(settings, scene, positions, rotations, events_path, log)
+    report.setdefault("wall_clock_s", {}).update(fx_report.pop("wall_clock_s"))
+    report.update(fx_report)
     if settings.camera.mode == "auto":
         setup_shot_look(settings, scene, points=shot_points(settings, scene))
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
@@ -293,6 +303,28 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
     return report
 
 
+def apply_shot_fx(settings: ShotSettings, scene, positions, rotations,
+                  events_path: Path | None = None, log: Log = _quiet) -> dict:
+    """Break events of the baked shot (points in the scene, ``events_path``), then rubble and
+    dust from them. Returns the report's ``break_events``, ``rubble``, ``dust`` and times."""
+    from .blender import events as ev
+    from .blender import fx
+    from .core import break_events
+
+    t = time.perf_counter()
+    events = ev.scene_break_events(scene, positions, rotations)
+    ev.add_event_points(scene, events)
+    if events_path is not None:
+        break_events.write_json(events, events_path)
+        log(f"Saved: '{events_path}' ({events.count} break events)")
+    events_s = time.perf_counter() - t
+    t = time.perf_counter()
+    counts = fx.add_shot_fx(scene, events, positions, settings.fx, seed=settings.seed,
+                            fps=settings.simulation.fps)
+    return {"break_events": events.count, **counts,
+            "wall_clock_s": {"events_s": events_s, "fx_s": time.perf_counter() - t}}
+
+
 def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Path]:
     """Alembic and/or USD of the baked shards (and the ball): written under temporary names."""
     import os
@@ -303,6 +335,7 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
 
     handle = simulation.CollapseScene.from_scene(scene)
     objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+    objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
     for ob in scene.objects:
         ob.select_set(False)
     for ob in objects:
@@ -464,7 +497,8 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
                                    else "the scene's simulation settings changed"))
         build_stage(settings, paths, log)
         scene = _open(paths.blend)
-    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache)
+    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache,
+                       events_path=paths.break_events)
     _stamp(scene, settings)
     _save(paths.blend)
     write_json_atomic(paths.report, report)
@@ -583,7 +617,7 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
                           "sha256": sha256_file(path), "seconds": record.get("seconds"),
                           "peak_memory_mb": record.get("peak_memory_mb"),
                           "host": record.get("host")})
-    for path in (paths.preview, paths.contact, paths.report, paths.blend,
+    for path in (paths.preview, paths.contact, paths.report, paths.break_events, paths.blend,
                  *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
         if path.exists() and path.is_file():
             outputs[str(path.relative_to(paths.root))] = sha256_file(path)

@@ -24,6 +24,7 @@ import bpy
 
 from ..core.errors import CollapseError
 from ..core.settings import RenderSettings
+from . import look
 
 ENGINE_IDS = {"WORKBENCH": "BLENDER_WORKBENCH", "CYCLES": "CYCLES", "EEVEE": "BLENDER_EEVEE"}
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
@@ -143,6 +144,7 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
     view = scene.view_settings
     # Workbench colours are display colours already; the filmic AgX transform would wash them out.
     view.view_transform = "Standard" if render.engine == "WORKBENCH" else "AgX"
+    look.film_look(scene, render.engine)  # contrast and exposure (issue 15)
     if render.engine == "WORKBENCH":
         aa = next((name for limit, name in WORKBENCH_AA if render.samples <= limit), "32")
         scene.display.render_aa = aa
