@@ -288,9 +288,7 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         f"({result.seconds / max(1, result.frames):.3f} s/frame)")
     positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
     report = dict(simulation.collapse_report(scene, positions, rotations))
-    fx_report = apply_shot_fx(settings, scene, positions, rotations, events_path, log)
-    report.setdefault("wall_clock_s", {}).update(fx_report.pop("wall_clock_s"))
-    report.update(fx_report)
+    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log)
     if settings.camera.mode == "auto":
         setup_shot_look(settings, scene, points=shot_points(settings, scene))
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
@@ -303,14 +301,16 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
     return report
 
 
-def apply_shot_fx(settings: ShotSettings, scene, positions, rotations,
+def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, rotations=None,
                   events_path: Path | None = None, log: Log = _quiet) -> dict:
     """Break events of the baked shot (points in the scene, ``events_path``), then rubble and
-    dust from them. Returns the report's ``break_events``, ``rubble``, ``dust`` and times."""
+    dust from them; adds ``break_events``, ``rubble``, ``dust`` and their times to ``report``."""
     from .blender import events as ev
-    from .blender import fx
+    from .blender import fx, simulation
     from .core import break_events
 
+    if positions is None or rotations is None:
+        positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()
     events = ev.scene_break_events(scene, positions, rotations)
     ev.add_event_points(scene, events)
@@ -321,8 +321,10 @@ def apply_shot_fx(settings: ShotSettings, scene, positions, rotations,
     t = time.perf_counter()
     counts = fx.add_shot_fx(scene, events, positions, settings.fx, seed=settings.seed,
                             fps=settings.simulation.fps)
-    return {"break_events": events.count, **counts,
-            "wall_clock_s": {"events_s": events_s, "fx_s": time.perf_counter() - t}}
+    report.update({"break_events": events.count, **counts})
+    report.setdefault("wall_clock_s", {}).update(
+        {"events_s": events_s, "fx_s": time.perf_counter() - t})
+    return report
 
 
 def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Path]:
@@ -425,7 +427,7 @@ def _save(path: Path) -> None:
 
 
 SIM_SECTIONS = ("seed", "building", "mesh", "materials", "fracture", "simulation", "trigger")
-LOOK_SECTIONS = ("camera", "lights")
+LOOK_SECTIONS = ("camera", "lights", "fx")
 
 
 def settings_key(settings: ShotSettings, sections: tuple[str, ...]) -> str:
@@ -484,11 +486,13 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
         if not sim_changed:
             report = json.loads(paths.report.read_text())
             if look_changed:
+                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log)
+                write_json_atomic(paths.report, report)
                 points = shot_points(settings, scene) if settings.camera.mode == "auto" else None
                 setup_shot_look(settings, scene, points=points)
                 _stamp(scene, settings)
                 _save(paths.blend)
-                log("Already baked from these settings; camera and lights updated")
+                log("Already baked from these settings; camera, lights, rubble and dust updated")
             else:
                 log(f"Already baked from these settings: {paths.blend} (skipping the bake)")
             return report

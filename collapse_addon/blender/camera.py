@@ -190,6 +190,7 @@ def add_ground(scene, lights: LightSettings, size: float, z: float = 0.0, centre
     physics_ground = bpy.data.materials.get("Collapse ground")  # the rigid-body ground box's
     if physics_ground is not None:
         _material(physics_ground.name, lights.ground_color)
+        look.style_ground(physics_ground, lights.ground_color)
     ob = _tagged(scene, "ground")
     if not lights.ground:
         if ob is not None:

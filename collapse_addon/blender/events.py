@@ -48,8 +48,9 @@ def scene_break_events(scene, positions: np.ndarray, rotations: np.ndarray) -> B
 
 
 def add_event_points(scene, events: BreakEvents, collection=None) -> bpy.types.Object:
-    """A point mesh with one vertex per event (attributes ``frame``, ``time``, ``impulse``,
-    ``event_normal``), each point shown from its break frame on. Replaces an older one."""
+    """A point mesh with one vertex per event (attributes ``frame``, ``time`` (seconds from the
+    simulation's start), ``impulse``, ``event_normal``), each point shown from its break frame on.
+    Replaces an older one."""
     old = bpy.data.objects.get(EVENTS_OBJECT)
     if old is not None:
         mesh = old.data
@@ -59,7 +60,9 @@ def add_event_points(scene, events: BreakEvents, collection=None) -> bpy.types.O
     n = events.count
     mesh.vertices.add(n)
     mesh.vertices.foreach_set("co", events.position.astype(np.float32).ravel())
-    gn.store_attribute(mesh, "t0", events.time)
+    fps = scene.render.fps / scene.render.fps_base
+    gn.store_attribute(mesh, "t0", events.frame / fps)  # Geometry Nodes' scene time: frame / fps
+    gn.store_attribute(mesh, "time", events.time)
     gn.store_attribute(mesh, "frame", events.frame.astype(np.float64))
     gn.store_attribute(mesh, "impulse", events.impulse)
     gn.store_attribute(mesh, "event_normal", events.normal)
@@ -67,6 +70,6 @@ def add_event_points(scene, events: BreakEvents, collection=None) -> bpy.types.O
     ob = bpy.data.objects.new(EVENTS_OBJECT, mesh)
     ob["collapse_role"] = "break_events"
     (collection or scene.collection).objects.link(ob)
-    ob.hide_render = True  # data for exporters and other packages, not a picture
+    # loose vertices render as nothing; hide_render would also drop it from the exports
     gn.add_modifier(ob, gn.appear_tree())
     return ob

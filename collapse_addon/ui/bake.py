@@ -71,6 +71,7 @@ def finish_bake(shot, scene, positions=None, rotations=None) -> dict:
         # The same steps, in the same order, as api.bake_shot after its bake (the API has no
         # separate entry point for them yet; tests compare the camera and the frames).
         report = dict(simulation.collapse_report(scene, positions, rotations))
+        api.apply_shot_fx(shot, scene, report, positions, rotations)  # events, rubble, dust
         if shot.camera.mode == "auto":
             api.setup_shot_look(shot, scene, points=api.shot_points(shot, scene))
     scene["collapse_ui_report"] = json.dumps(report, default=float)
