@@ -227,3 +227,17 @@ def film_look(scene, engine: str) -> None:
         except TypeError:  # the look's name differs in this Blender
             continue
     view.exposure = -0.7
+
+
+#: Workbench anti-aliasing with sun shadows on, for sample counts up to this: FXAA. Shadows are
+#: drawn again for every AA sample, so 5 samples with shadows cost 3.5x a shadowless frame of the
+#: demo, FXAA with shadows about 1.1x (docs/look.md).
+FXAA_WITH_SHADOWS_UP_TO = 8
+
+
+def workbench_aa(scene, samples: int, aa: str) -> str:
+    """The Workbench AA to use: ``aa`` (from the samples), or FXAA when shadows are on and the
+    sample count is a preview's."""
+    if scene.display.shading.show_shadows and samples <= FXAA_WITH_SHADOWS_UP_TO:
+        return "FXAA"
+    return aa

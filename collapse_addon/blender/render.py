@@ -147,7 +147,7 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
     look.film_look(scene, render.engine)  # contrast and exposure (issue 15)
     if render.engine == "WORKBENCH":
         aa = next((name for limit, name in WORKBENCH_AA if render.samples <= limit), "32")
-        scene.display.render_aa = aa
+        scene.display.render_aa = look.workbench_aa(scene, render.samples, aa)
     elif render.engine == "EEVEE":
         scene.eevee.taa_render_samples = render.samples
     else:
