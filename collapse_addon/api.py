@@ -220,10 +220,16 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
         f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
     t = time.perf_counter()
+    rough = rough_shards(settings, building, shards)
     with material_presets(settings.materials) as presets:
         materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
-        handle = simulation.build_collapse_scene(building, shards, settings.simulation,
-                                                 settings.trigger, scene=scene, materials=materials)
+        handle = simulation.build_collapse_scene(
+            building, shards if rough is None else rough.shards, settings.simulation,
+            settings.trigger, scene=scene, materials=materials)
+    if rough is not None:
+        from .blender import rough as rough_mod
+
+        rough_mod.add_rough_offsets(handle.shard_objects(), rough, settings.fx.rough_rms)
     times["assembly_s"] = time.perf_counter() - t
     log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
         f"constraints in {times['assembly_s']:.2f} s")
@@ -232,6 +238,17 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     return {"elements": len(building.elements), "shards": int(shards.count),
             "contacts": int(shards.contacts.count), "constraints": handle.constraint_count,
             **times}
+
+
+def rough_shards(settings: ShotSettings, building: Building, shards: ShardSet):
+    """The shards with subdivided cut faces and unit rough offsets (None when rough_rms is 0)."""
+    from .core import physics, rough_cuts
+
+    if settings.fx.rough_rms <= 0:
+        return None
+    factor = np.array([rough_cuts.ROUGHNESS.get(m, 1.0)
+                       for m in physics.shard_material_names(building, shards)])
+    return rough_cuts.roughen(shards, 1.0, settings.seed, factor=factor)
 
 
 def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -306,9 +323,10 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     """Break events of the baked shot (points in the scene, ``events_path``), then rubble and
     dust from them; adds ``break_events``, ``rubble``, ``dust`` and their times to ``report``."""
     from .blender import events as ev
-    from .blender import fx, simulation
+    from .blender import fx, rough, simulation
     from .core import break_events
 
+    rough.set_rough_rms(settings.fx.rough_rms)
     if positions is None or rotations is None:
         positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()

@@ -72,24 +72,23 @@ def _fragments(material_name: str, material, rng) -> bpy.types.Collection:
     return coll
 
 
-def dust_material(color) -> bpy.types.Material:
-    """Soft, half-transparent dust (Principled BSDF alpha for Cycles/EEVEE, viewport alpha too)."""
-    from .look import principled
-
+def dust_material(color, density: float = 1.2) -> bpy.types.Material:
+    """Dust: a Principled Volume (Cycles, EEVEE; Workbench draws the volume as smoke)."""
     mat = bpy.data.materials.get("Collapse dust") or bpy.data.materials.new("Collapse dust")
-    rgba = (*[float(c) for c in color], 0.35)
+    rgba = (*[float(c) for c in color], 1.0)
     mat.diffuse_color = rgba
-    bsdf = principled(mat)
-    bsdf.inputs["Base Color"].default_value = (*rgba[:3], 1.0)
-    bsdf.inputs["Roughness"].default_value = 1.0
-    bsdf.inputs["Alpha"].default_value = 0.35
-    if hasattr(mat, "surface_render_method"):  # EEVEE Next (4.2+)
-        mat.surface_render_method = "BLENDED"
-    if hasattr(mat, "blend_method"):
-        try:
-            mat.blend_method = "BLEND"
-        except (TypeError, AttributeError):
-            pass
+    if mat.node_tree is None:
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    for node in [n for n in nodes if n.bl_idname != "ShaderNodeOutputMaterial"]:
+        nodes.remove(node)
+    out = nodes.get("Material Output") or nodes.new("ShaderNodeOutputMaterial")
+    volume = nodes.new("ShaderNodeVolumePrincipled")
+    volume.inputs["Color"].default_value = rgba
+    volume.inputs["Density"].default_value = density
+    # absorbing in its own colour (the default absorbs everything: black smoke, not dust)
+    volume.inputs["Absorption Color"].default_value = (*[min(1.0, 1.6 * c) for c in rgba[:3]], 1.0)
+    mat.node_tree.links.new(volume.outputs[0], out.inputs["Volume"])
     return mat
 
 

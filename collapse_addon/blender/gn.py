@@ -118,8 +118,9 @@ def _radius(tree, tau):
                  _math(tree, "MULTIPLY", _attr(tree, "grow"), tau))
 
 
-def dust_tree(name: str, material):
-    """Moving points turned into a point cloud of growing spheres with ``material``."""
+def dust_tree(name: str, material, voxels: int = 64):
+    """Moving points turned into a volume of growing spheres with ``material`` (a volume
+    shader); ``voxels`` along the cloud's diagonal (the default resolution mode everywhere)."""
     tree, new = _tree(name)
     if not new:
         return tree
@@ -129,8 +130,12 @@ def dust_tree(name: str, material):
     points = tree.nodes.new("GeometryNodeMeshToPoints")
     tree.links.new(moved, points.inputs["Mesh"])
     tree.links.new(_radius(tree, tau), points.inputs["Radius"])
+    volume = tree.nodes.new("GeometryNodePointsToVolume")
+    tree.links.new(points.outputs[0], volume.inputs["Points"])
+    tree.links.new(_radius(tree, tau), volume.inputs["Radius"])
+    volume.inputs["Voxel Amount"].default_value = float(voxels)
     setmat = tree.nodes.new("GeometryNodeSetMaterial")
-    tree.links.new(points.outputs[0], setmat.inputs["Geometry"])
+    tree.links.new(volume.outputs[0], setmat.inputs["Geometry"])
     setmat.inputs["Material"].default_value = material
     tree.links.new(setmat.outputs[0], gout.inputs[0])
     return tree
