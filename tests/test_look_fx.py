@@ -108,7 +108,10 @@ def _evaluated_counts(scene, frame):
     for ob in scene.objects:
         if ob.get("collapse_role") != "fx":
             continue
-        geometry = ob.evaluated_get(depsgraph).evaluated_geometry()
+        evaluated = ob.evaluated_get(depsgraph)
+        if not hasattr(evaluated, "evaluated_geometry"):  # Blender < 4.3
+            pytest.skip("this Blender cannot read evaluated instances from Python")
+        geometry = evaluated.evaluated_geometry()
         instances = geometry.instances_pointcloud()  # rubble: one instance per fragment
         out[ob.name] = len(instances.points) if instances else 0
         if geometry.volume is not None:  # dust: a volume grid once any puff exists
@@ -163,8 +166,11 @@ def test_dust_covers_part_of_a_cycles_frame_after_the_trigger_and_none_before(ba
     scene = _open(paths)
     rnd.configure_render(scene, RenderSettings(engine="CYCLES", device="CPU", samples=4,
                                                resolution=(96, 54)), fps=24, seed=1)
-    assert dust_cover(scene, settings.trigger.frame - 1, tmp_path) == 0.0
-    assert dust_cover(scene, 36, tmp_path) > 0.02
+    before = dust_cover(scene, settings.trigger.frame - 1, tmp_path)
+    after = dust_cover(scene, 36, tmp_path)
+    print(f"dust cover: frame {settings.trigger.frame - 1} {before:.4f}, frame 36 {after:.4f}")
+    assert before == 0.0
+    assert after > 0.02
 
 
 def test_look_gives_textured_materials_sky_shadows_and_a_camera_move(baked):

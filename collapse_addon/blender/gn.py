@@ -25,7 +25,7 @@ def store_attribute(mesh, name: str, values: np.ndarray) -> None:
     attr.data.foreach_set("vector" if kind == "FLOAT_VECTOR" else "value", values.ravel())
 
 
-def _tree(name: str):
+def new_tree(name: str):
     tree = bpy.data.node_groups.get(name)
     if tree is not None:
         return tree, False
@@ -35,7 +35,7 @@ def _tree(name: str):
     return tree, True
 
 
-def _attr(tree, name: str, vector: bool = False):
+def named_attribute(tree, name: str, vector: bool = False):
     node = tree.nodes.new("GeometryNodeInputNamedAttribute")
     node.data_type = "FLOAT_VECTOR" if vector else "FLOAT"
     node.inputs["Name"].default_value = name
@@ -57,7 +57,7 @@ def _math(tree, op: str, a, b=None, value=None):
     return node.outputs[0]
 
 
-def _vmath(tree, op: str, a, b=None, scale=None):
+def vector_math(tree, op: str, a, b=None, scale=None):
     node = tree.nodes.new("ShaderNodeVectorMath")
     node.operation = op
     tree.links.new(a, node.inputs[0])
@@ -68,7 +68,7 @@ def _vmath(tree, op: str, a, b=None, scale=None):
     return node.outputs[0]
 
 
-def _io(tree):
+def io_nodes(tree):
     return tree.nodes.new("NodeGroupInput"), tree.nodes.new("NodeGroupOutput")
 
 
@@ -77,7 +77,7 @@ def _seconds(tree):
 
 
 def _delete_before_t0(tree, geometry):
-    hidden = _math(tree, "LESS_THAN", _seconds(tree), _attr(tree, "t0"))
+    hidden = _math(tree, "LESS_THAN", _seconds(tree), named_attribute(tree, "t0"))
     node = tree.nodes.new("GeometryNodeDeleteGeometry")
     node.domain = "POINT"
     tree.links.new(geometry, node.inputs["Geometry"])
@@ -87,26 +87,26 @@ def _delete_before_t0(tree, geometry):
 
 def appear_tree():
     """Points appear at their ``t0`` and stay where they are."""
-    tree, new = _tree(APPEAR_TREE)
+    tree, new = new_tree(APPEAR_TREE)
     if new:
-        gin, gout = _io(tree)
+        gin, gout = io_nodes(tree)
         tree.links.new(_delete_before_t0(tree, gin.outputs[0]), gout.inputs[0])
     return tree
 
 
 def _tau(tree):
     """Seconds since the point appeared, clamped to its life (t1 - t0)."""
-    t0 = _attr(tree, "t0")
+    t0 = named_attribute(tree, "t0")
     since = _math(tree, "SUBTRACT", _seconds(tree), t0)
-    life = _math(tree, "SUBTRACT", _attr(tree, "t1"), t0)
+    life = _math(tree, "SUBTRACT", named_attribute(tree, "t1"), t0)
     return _math(tree, "MINIMUM", _math(tree, "MAXIMUM", since, 0.0), life)
 
 
 def _moved(tree, geometry, tau):
     half_tau2 = _math(tree, "MULTIPLY", _math(tree, "MULTIPLY", tau, tau), 0.5)
-    pos = _vmath(tree, "ADD", _attr(tree, "p0", True),
-                 _vmath(tree, "SCALE", _attr(tree, "v0", True), scale=tau))
-    pos = _vmath(tree, "ADD", pos, _vmath(tree, "SCALE", _attr(tree, "acc", True), scale=half_tau2))
+    pos = vector_math(tree, "ADD", named_attribute(tree, "p0", True),
+                 vector_math(tree, "SCALE", named_attribute(tree, "v0", True), scale=tau))
+    pos = vector_math(tree, "ADD", pos, vector_math(tree, "SCALE", named_attribute(tree, "acc", True), scale=half_tau2))
     node = tree.nodes.new("GeometryNodeSetPosition")
     tree.links.new(geometry, node.inputs["Geometry"])
     tree.links.new(pos, node.inputs["Position"])
@@ -114,17 +114,17 @@ def _moved(tree, geometry, tau):
 
 
 def _radius(tree, tau):
-    return _math(tree, "ADD", _attr(tree, "r0"),
-                 _math(tree, "MULTIPLY", _attr(tree, "grow"), tau))
+    return _math(tree, "ADD", named_attribute(tree, "r0"),
+                 _math(tree, "MULTIPLY", named_attribute(tree, "grow"), tau))
 
 
 def dust_tree(name: str, material, voxels: int = 64):
     """Moving points turned into a volume of growing spheres with ``material`` (a volume
     shader); ``voxels`` along the cloud's diagonal (the default resolution mode everywhere)."""
-    tree, new = _tree(name)
+    tree, new = new_tree(name)
     if not new:
         return tree
-    gin, gout = _io(tree)
+    gin, gout = io_nodes(tree)
     tau = _tau(tree)
     moved = _moved(tree, gin.outputs[0], tau)
     points = tree.nodes.new("GeometryNodeMeshToPoints")
@@ -144,10 +144,10 @@ def dust_tree(name: str, material, voxels: int = 64):
 def rubble_tree(name: str, fragments):
     """Moving points instanced with the meshes of collection ``fragments`` (picked by the point's
     ``shape`` attribute), scaled by the radius and turning with ``spin`` until they land."""
-    tree, new = _tree(name)
+    tree, new = new_tree(name)
     if not new:
         return tree
-    gin, gout = _io(tree)
+    gin, gout = io_nodes(tree)
     tau = _tau(tree)
     moved = _moved(tree, gin.outputs[0], tau)
     info = tree.nodes.new("GeometryNodeCollectionInfo")
@@ -158,9 +158,9 @@ def rubble_tree(name: str, fragments):
     tree.links.new(moved, inst.inputs["Points"])
     tree.links.new(info.outputs[0], inst.inputs["Instance"])
     inst.inputs["Pick Instance"].default_value = True
-    tree.links.new(_attr(tree, "shape"), inst.inputs["Instance Index"])
-    rot = _vmath(tree, "ADD", _attr(tree, "rot0", True),
-                 _vmath(tree, "SCALE", _attr(tree, "spin", True), scale=tau))
+    tree.links.new(named_attribute(tree, "shape"), inst.inputs["Instance Index"])
+    rot = vector_math(tree, "ADD", named_attribute(tree, "rot0", True),
+                 vector_math(tree, "SCALE", named_attribute(tree, "spin", True), scale=tau))
     tree.links.new(rot, inst.inputs["Rotation"])
     tree.links.new(_radius(tree, tau), inst.inputs["Scale"])
     tree.links.new(inst.outputs[0], gout.inputs[0])

@@ -18,13 +18,13 @@ OFFSET = "rough_offset"
 
 
 def rough_tree():
-    tree, new = gn._tree(ROUGH_TREE)
+    tree, new = gn.new_tree(ROUGH_TREE)
     if new:
-        gin, gout = gn._io(tree)
+        gin, gout = gn.io_nodes(tree)
         value = tree.nodes.new("ShaderNodeValue")
         value.name = "rms"
         value.outputs[0].default_value = 1.0
-        offset = gn._vmath(tree, "SCALE", gn._attr(tree, OFFSET, True), scale=value.outputs[0])
+        offset = gn.vector_math(tree, "SCALE", gn.named_attribute(tree, OFFSET, True), scale=value.outputs[0])
         node = tree.nodes.new("GeometryNodeSetPosition")
         tree.links.new(gin.outputs[0], node.inputs["Geometry"])
         tree.links.new(offset, node.inputs["Offset"])
