@@ -224,12 +224,12 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     with material_presets(settings.materials) as presets:
         materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
         handle = simulation.build_collapse_scene(
-            building, shards if rough is None else rough.shards, settings.simulation,
-            settings.trigger, scene=scene, materials=materials)
+            building, shards, settings.simulation, settings.trigger, scene=scene,
+            materials=materials)
     if rough is not None:
         from .blender import rough as rough_mod
 
-        rough_mod.add_rough_offsets(handle.shard_objects(), rough, settings.fx.rough_rms)
+        rough_mod.add_rough_meshes(handle.shard_objects(), rough)
     times["assembly_s"] = time.perf_counter() - t
     log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
         f"constraints in {times['assembly_s']:.2f} s")
@@ -300,6 +300,9 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         if frame % step == 0 or frame == end:
             log(f"Bake: frame {frame}/{end}")
 
+    from .blender import rough
+
+    rough.detach(scene)  # bake the exact cells alone; apply_shot_fx brings the rough twins back
     result = simulation.bake_collapse(scene, progress=progress)
     log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
         f"({result.seconds / max(1, result.frames):.3f} s/frame)")
@@ -326,7 +329,7 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     from .blender import fx, rough, simulation
     from .core import break_events
 
-    rough.set_rough_rms(settings.fx.rough_rms)
+    rough.attach(scene, settings.fx.rough_rms)
     if positions is None or rotations is None:
         positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()
@@ -351,10 +354,11 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
 
     import bpy
 
-    from .blender import simulation
+    from .blender import rough, simulation
 
     handle = simulation.CollapseScene.from_scene(scene)
-    objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+    objects = rough.render_objects(handle.shard_objects())  # the rough twins where they render
+    objects += [bpy.data.objects[handle.ball]] if handle.ball else []
     objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
     for ob in scene.objects:
         ob.select_set(False)
