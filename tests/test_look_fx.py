@@ -195,35 +195,3 @@ def test_look_gives_textured_materials_sky_shadows_and_a_camera_move(baked):
     shard = next(ob for ob in scene.objects if "collapse_shard" in ob)
     assert "collapse_rest" in shard.data.attributes
     assert json.loads(paths.report.read_text())["break_events"] > 0
-
-
-def test_rough_cuts_render_rough_but_bake_as_the_exact_cells(baked):
-    import bpy
-    from scipy.spatial import ConvexHull
-
-    from collapse_addon.blender import rough, simulation
-
-    settings, paths, _report = baked
-    scene = _open(paths)
-    _building, shards = api.make_shards(settings, api.make_building(settings))
-    rough_shards = [ob for ob in scene.objects if rough.MESH_KEY in ob]
-    assert len(rough_shards) >= 10  # every shard with a cut face of concrete or brick
-    scene.frame_set(settings.simulation.frame_end)
-    for ob in rough_shards[:5]:
-        s = int(ob["collapse_shard"])
-        twin = bpy.data.objects[ob[rough.MESH_KEY]]
-        assert ob.hide_render and not twin.hide_render  # renders (and exports) see the twin
-        np.testing.assert_allclose(np.array(twin.matrix_world), np.array(ob.matrix_world), atol=1e-5)
-        co = np.empty(len(ob.data.vertices) * 3, np.float32)
-        ob.data.vertices.foreach_get("co", co)
-        # what Bullet baked: the exact cell
-        assert ConvexHull(co.reshape(-1, 3)).volume == pytest.approx(shards.volume[s], rel=1e-4)
-        moved, base, offset = (np.empty(len(twin.data.vertices) * 3, np.float32) for _ in range(3))
-        twin.data.vertices.foreach_get("co", moved)
-        twin.data.attributes[rough.BASE].data.foreach_get("vector", base)
-        twin.data.attributes[rough.OFFSET].data.foreach_get("vector", offset)
-        np.testing.assert_allclose(moved - base, settings.fx.rough_rms * offset, atol=1e-6)
-        assert np.abs(moved - base).max() > 1e-3  # the render sees the rough surface
-    assert api.is_baked(scene)
-    positions, _ = simulation.baked_transforms(scene, frames=[1, settings.simulation.frame_end])
-    assert np.linalg.norm(positions[1] - positions[0], axis=1).max() > 0.5

@@ -250,9 +250,10 @@ class FxSettings:
     dust_size: float = setting(2.0, "Radius a dust puff grows to.", limits=(0.01, 20.0), unit="m")
     dust_color: tuple[float, float, float] = setting((0.50, 0.46, 0.40), "Dust colour (linear "
                                                      "RGB).", limits=(0, 1))
-    rough_rms: float = setting(0.03, "Rough breaks: RMS deviation of concrete cut faces from "
-                               "their plane (masonry 0.8x, timber 0.5x, steel and glass flat); 0 "
-                               "at build: planar cuts.", limits=(0.0, 0.5), unit="m")
+    rough_rms: float = setting(0.0, "Rough breaks (experimental, see docs/look.md): RMS deviation "
+                               "of concrete cut faces from their plane, e.g. 0.03 (masonry 0.8x, "
+                               "timber 0.5x, steel and glass flat); 0 at build: planar cuts.",
+                               limits=(0.0, 0.5), unit="m")
 
     def __post_init__(self):
         check_fields(self)
