@@ -72,7 +72,7 @@ def _fragments(material_name: str, material, rng) -> bpy.types.Collection:
     return coll
 
 
-def dust_material(color, density: float = 1.2) -> bpy.types.Material:
+def dust_material(color, density: float = 0.6) -> bpy.types.Material:
     """Dust: a Principled Volume (Cycles, EEVEE; Workbench draws the volume as smoke)."""
     mat = bpy.data.materials.get("Collapse dust") or bpy.data.materials.new("Collapse dust")
     rgba = (*[float(c) for c in color], 1.0)
