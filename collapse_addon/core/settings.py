@@ -145,9 +145,8 @@ class CameraSettings:
         None, "manual: camera position [x, y, z] in metres.", limits=(-1e5, 1e5))
     target: tuple[float, float, float] | None = setting(
         None, "Point looked at [x, y, z]; auto: the centre of the framed volume.", limits=(-1e5, 1e5))
-    move: float = setting(0.06, "Slow push-in over the shot: the camera starts this fraction of "
-                          "its distance further back and ends on the framed view (0: still).",
-                          limits=(0.0, 0.5))
+    move: float = setting(0.06, "Slow push-in: start this fraction of the distance further back, "
+                          "end on the framed view (0: still).", limits=(0.0, 0.5))
 
     def __post_init__(self):
         check_fields(self)
@@ -233,27 +232,19 @@ class OutputSettings:
         check_fields(self)
 
 
-FX_QUALITY = ("off", "low", "medium", "high")
-
-
 @dataclass(frozen=True)
 class FxSettings:
     """Rubble and dust emitted where and when bonds break (read from the break events)."""
 
-    quality: str = setting("medium", "Amount of rubble and dust (the cost knob): off, low, medium "
-                           "or high; see docs/look.md for counts and times.", choices=FX_QUALITY)
-    rubble: bool = setting(True, "Emit small rubble fragments at breaks (concrete, masonry, glass, "
-                           "timber; not steel).")
+    quality: str = setting("medium", "Rubble and dust amount, the cost knob (docs/look.md).",
+                           choices=("off", "low", "medium", "high"))
+    rubble: bool = setting(True, "Emit rubble at breaks (concrete, masonry, glass, timber; not steel).")
     dust: bool = setting(True, "Emit dust at breaks of concrete and masonry (not steel or glass).")
-    rubble_size: float = setting(0.25, "Typical rubble fragment size.", limits=(0.005, 2.0),
-                                 unit="m")
+    rubble_size: float = setting(0.25, "Typical rubble fragment size.", limits=(0.005, 2), unit="m")
     dust_size: float = setting(2.0, "Radius a dust puff grows to.", limits=(0.01, 20.0), unit="m")
-    dust_color: tuple[float, float, float] = setting((0.50, 0.46, 0.40), "Dust colour (linear "
-                                                     "RGB).", limits=(0, 1))
-    rough_rms: float = setting(0.0, "Rough breaks (experimental, see docs/look.md): RMS deviation "
-                               "of concrete cut faces from their plane, e.g. 0.03 (masonry 0.8x, "
-                               "timber 0.5x, steel and glass flat); 0 at build: planar cuts.",
-                               limits=(0.0, 0.5), unit="m")
+    dust_color: tuple[float, float, float] = setting((0.5, 0.46, 0.4), "Dust colour.", limits=(0, 1))
+    rough_rms: float = setting(0.0, "Rough breaks (experimental, docs/look.md): RMS of concrete cut "
+                               "faces off their plane, e.g. 0.03.", limits=(0.0, 0.5), unit="m")
 
     def __post_init__(self):
         check_fields(self)
