@@ -79,6 +79,10 @@ class ShotPaths:
         return self.root / "report.json"
 
     @property
+    def break_events(self) -> Path:
+        return self.root / "break_events.json"
+
+    @property
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 
@@ -197,10 +201,16 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
         f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
     t = time.perf_counter()
+    rough = rough_shards(settings, building, shards)
     with material_presets(settings.materials) as presets:
         materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
-        handle = simulation.build_collapse_scene(building, shards, settings.simulation,
-                                                 settings.trigger, scene=scene, materials=materials)
+        handle = simulation.build_collapse_scene(
+            building, shards, settings.simulation, settings.trigger, scene=scene,
+            materials=materials)
+    if rough is not None:
+        from .blender import rough as rough_mod
+
+        rough_mod.add_rough_meshes(handle.shard_objects(), rough)
     times["assembly_s"] = time.perf_counter() - t
     log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
         f"constraints in {times['assembly_s']:.2f} s")
@@ -209,6 +219,17 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     return {"elements": len(building.elements), "shards": int(shards.count),
             "contacts": int(shards.contacts.count), "constraints": handle.constraint_count,
             **times}
+
+
+def rough_shards(settings: ShotSettings, building: Building, shards: ShardSet):
+    """The shards with subdivided cut faces and unit rough offsets (None when rough_rms is 0)."""
+    from .core import physics, rough_cuts
+
+    if settings.fx.rough_rms <= 0:
+        return None
+    factor = np.array([rough_cuts.ROUGHNESS.get(m, 1.0)
+                       for m in physics.shard_material_names(building, shards)])
+    return rough_cuts.roughen(shards, 1.0, settings.seed, factor=factor)
 
 
 def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -243,9 +264,11 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
 
 
 def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
-              export_dir: Path | None = None) -> dict:
+              export_dir: Path | None = None, events_path: Path | None = None) -> dict:
     """Bake the rigid-body simulation of a built shot, frame the camera on the debris, export.
 
+    The break events (one per broken bond) become points in the scene (and so in the exports),
+    rubble and dust (``[fx]``), and ``events_path`` (break_events.json) when given.
     Returns the collapse report (a JSON-able dict).
     """
     import bpy
@@ -260,10 +283,15 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         if frame % step == 0 or frame == end:
             log(f"Bake: frame {frame}/{end}")
 
+    from .blender import rough
+
+    rough.detach(scene)  # bake the exact cells alone; apply_shot_fx brings the rough twins back
     result = simulation.bake_collapse(scene, progress=progress)
     log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
         f"({result.seconds / max(1, result.frames):.3f} s/frame)")
-    report = dict(simulation.collapse_report(scene))
+    positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
+    report = dict(simulation.collapse_report(scene, positions, rotations))
+    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log)
     if settings.camera.mode == "auto":
         setup_shot_look(settings, scene, points=shot_points(settings, scene))
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
@@ -276,16 +304,45 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
     return report
 
 
+def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, rotations=None,
+                  events_path: Path | None = None, log: Log = _quiet) -> dict:
+    """Break events of the baked shot (points in the scene, ``events_path``), then rubble and
+    dust from them; adds ``break_events``, ``rubble``, ``dust`` and their times to ``report``."""
+    from .blender import events as ev
+    from .blender import fx, rough, simulation
+    from .core import break_events
+
+    rough.attach(scene, settings.fx.rough_rms)
+    if positions is None or rotations is None:
+        positions, rotations = simulation.baked_transforms(scene)
+    t = time.perf_counter()
+    events = ev.scene_break_events(scene, positions, rotations)
+    ev.add_event_points(scene, events)
+    if events_path is not None:
+        break_events.write_json(events, events_path)
+        log(f"Saved: '{events_path}' ({events.count} break events)")
+    events_s = time.perf_counter() - t
+    t = time.perf_counter()
+    counts = fx.add_shot_fx(scene, events, positions, settings.fx, seed=settings.seed,
+                            fps=settings.simulation.fps)
+    report.update({"break_events": events.count, **counts})
+    report.setdefault("wall_clock_s", {}).update(
+        {"events_s": events_s, "fx_s": time.perf_counter() - t})
+    return report
+
+
 def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Path]:
     """Alembic and/or USD of the baked shards (and the ball): written under temporary names."""
     import os
 
     import bpy
 
-    from .blender import simulation
+    from .blender import rough, simulation
 
     handle = simulation.CollapseScene.from_scene(scene)
-    objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+    objects = rough.render_objects(handle.shard_objects())  # the rough twins where they render
+    objects += [bpy.data.objects[handle.ball]] if handle.ball else []
+    objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
     for ob in scene.objects:
         ob.select_set(False)
     for ob in objects:
@@ -401,7 +458,7 @@ def _blend_is_whole(path: Path) -> bool:
 
 
 SIM_SECTIONS = ("seed", "building", "mesh", "materials", "fracture", "simulation", "trigger")
-LOOK_SECTIONS = ("camera", "lights")
+LOOK_SECTIONS = ("camera", "lights", "fx")
 
 
 def settings_key(settings: ShotSettings, sections: tuple[str, ...]) -> str:
@@ -460,11 +517,13 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
         if not sim_changed:
             report = json.loads(paths.report.read_text())
             if look_changed:
+                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log)
+                write_json_atomic(paths.report, report)
                 points = shot_points(settings, scene) if settings.camera.mode == "auto" else None
                 setup_shot_look(settings, scene, points=points)
                 _stamp(scene, settings)
                 _save(paths.blend)
-                log("Already baked from these settings; camera and lights updated")
+                log("Already baked from these settings; camera, lights, rubble and dust updated")
             else:
                 log(f"Already baked from these settings: {paths.blend} (skipping the bake)")
             return report
@@ -473,7 +532,8 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
                                    else "the scene's simulation settings changed"))
         build_stage(settings, paths, log)
         scene = _open(paths.blend)
-    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache)
+    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache,
+                       events_path=paths.break_events)
     _stamp(scene, settings)
     _save(paths.blend)
     write_json_atomic(paths.report, report)
@@ -600,7 +660,7 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
                           "sha256": sha256_file(path), "seconds": record.get("seconds"),
                           "peak_memory_mb": record.get("peak_memory_mb"),
                           "host": record.get("host")})
-    for path in (paths.preview, paths.contact, paths.report, paths.blend,
+    for path in (paths.preview, paths.contact, paths.report, paths.break_events, paths.blend,
                  *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
         if path.exists() and path.is_file():
             outputs[str(path.relative_to(paths.root))] = sha256_file(path)

@@ -13,6 +13,7 @@ import bpy
 import numpy as np
 
 from ..core.settings import CameraSettings, LightSettings
+from . import look
 
 SENSOR_WIDTH = 36.0  # mm, Blender's default full-frame sensor
 ROLE = "collapse_role"
@@ -151,10 +152,23 @@ def place_camera(scene, camera: CameraSettings, points: np.ndarray | None) -> bp
                                                 aspect, camera.margin, camera.target)
         extent = float(np.linalg.norm(points - location, axis=1).max())
     _set_transform(ob, location, rotation)
+    _push_in(ob, scene, location, -rotation[:, 2],
+             camera.move * float(np.linalg.norm(np.asarray(target) - location)))
     ob.data.clip_start = max(0.05, 0.002 * extent)
     ob.data.clip_end = max(5000.0, 100.0 * extent)  # past the ground's far edge: a clean horizon
     scene.camera = ob
     return ob
+
+
+def _push_in(ob, scene, location, forward, distance: float) -> None:
+    """Keyframe a slow dolly from ``distance`` behind ``location`` (first frame) to it (last)."""
+    ob.animation_data_clear()
+    if distance <= 0 or scene.frame_end <= scene.frame_start:
+        return
+    ob.location = tuple(float(v) for v in np.asarray(location) - distance * np.asarray(forward))
+    ob.keyframe_insert("location", frame=scene.frame_start)
+    ob.location = tuple(float(v) for v in location)
+    ob.keyframe_insert("location", frame=scene.frame_end)
 
 
 def _material(name: str, color) -> bpy.types.Material:
@@ -176,6 +190,7 @@ def add_ground(scene, lights: LightSettings, size: float, z: float = 0.0, centre
     physics_ground = bpy.data.materials.get("Collapse ground")  # the rigid-body ground box's
     if physics_ground is not None:
         _material(physics_ground.name, lights.ground_color)
+        look.style_ground(physics_ground, lights.ground_color)
     ob = _tagged(scene, "ground")
     if not lights.ground:
         if ob is not None:
@@ -189,6 +204,7 @@ def add_ground(scene, lights: LightSettings, size: float, z: float = 0.0, centre
         ob.data.materials.append(_material("Collapse Ground", lights.ground_color))
     else:
         _material("Collapse Ground", lights.ground_color)
+    look.style_ground(bpy.data.materials["Collapse Ground"], lights.ground_color)
     ob.location = (centre[0], centre[1], z - 0.01)  # just under the physics ground: no z-fighting
     ob.scale = (size, size, 1.0)
     return ob
@@ -212,6 +228,7 @@ def add_lights(scene, lights: LightSettings):
         if background is not None:
             background.inputs["Color"].default_value = (*lights.sky_color, 1.0)
             background.inputs["Strength"].default_value = lights.sky_strength
+    look.gradient_sky(world, lights.sky_color, lights.sky_strength)
 
     shading = scene.display.shading
     shading.light = "STUDIO"
@@ -248,6 +265,7 @@ def shot_materials(presets: dict, names: list[str]) -> dict[str, tuple]:
             if bsdf is not None:
                 bsdf.inputs["Metallic"].default_value = metallic
                 bsdf.inputs["Roughness"].default_value = roughness
+            look.style_material(mat, name, color, interior=suffix == "interior")
             pair.append(mat)
         out[name] = tuple(pair)
     return out

@@ -26,7 +26,7 @@ from ..core.errors import BrokenFileError, CollapseError, DeviceError, DiskFullE
 from ..core.imagecheck import PngError, check_image, check_mp4
 from ..core.outputs import disk_full_here, set_aside_broken, verify_output, write_json_atomic
 from ..core.settings import RenderSettings
-from . import compat
+from . import compat, look
 
 ENGINE_IDS = {name: compat.engine_id(name) for name in ("WORKBENCH", "CYCLES", "EEVEE")}
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
@@ -160,9 +160,10 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
     view = scene.view_settings
     # Workbench colours are display colours already; the filmic AgX transform would wash them out.
     view.view_transform = "Standard" if render.engine == "WORKBENCH" else "AgX"
+    look.film_look(scene, render.engine)  # contrast and exposure (issue 15)
     if render.engine == "WORKBENCH":
         aa = next((name for limit, name in WORKBENCH_AA if render.samples <= limit), "32")
-        scene.display.render_aa = aa
+        scene.display.render_aa = look.workbench_aa(scene, render.samples, aa)
     elif render.engine == "EEVEE":
         scene.eevee.taa_render_samples = render.samples
     else:

@@ -91,6 +91,9 @@ def create_shard_objects(building, shards, root, materials: dict[str, tuple] | N
         mesh.polygons.add(f1 - f0)
         mesh.polygons.foreach_set("loop_start", (loop_start[f0:f1] - l0).astype(np.int32))
         mesh.polygons.foreach_set("material_index", shards.face_interior[f0:f1].astype(np.int32))
+        # rest position in world space: procedural textures line up across shards (blender/look.py)
+        rest = mesh.attributes.new("collapse_rest", "FLOAT_VECTOR", "POINT")
+        rest.data.foreach_set("vector", vertices[v0:v1].astype(np.float32).ravel())
         exterior, interior = materials[element.material]
         mesh.materials.append(exterior)
         mesh.materials.append(interior)

@@ -198,6 +198,9 @@ def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: Trigger
     _store_array(scene, "collapse_passive", passive.astype(np.int32))
     _store_array(scene, "collapse_glue_pairs", glue.pairs.astype(np.int32))
     _store_array(scene, "collapse_glue_pivots", glue.centroid)
+    # break events (blender/events.py): the face normal of every bond, the material of every shard
+    _store_array(scene, "collapse_glue_normals", shards.contacts.normal[glue.contact])
+    scene["collapse_shard_materials"] = physics.shard_material_names(building, shards)
     handle = CollapseScene(
         scene_name=scene.name, root=root.name, bodies=world.collection.name,
         glue_collection=glue_coll.name, shard_names=[o.name for o in shard_objects],

@@ -170,6 +170,8 @@ class CameraSettings:
         None, "manual: camera position [x, y, z] in metres.", limits=(-1e5, 1e5))
     target: tuple[float, float, float] | None = setting(
         None, "Point looked at [x, y, z]; auto: the centre of the framed volume.", limits=(-1e5, 1e5))
+    move: float = setting(0.06, "Slow push-in: start this fraction of the distance further back, "
+                          "end on the framed view (0: still).", limits=(0.0, 0.5))
 
     def __post_init__(self):
         check_fields(self)
@@ -192,8 +194,8 @@ class LightSettings:
     sky_color: tuple[float, float, float] = setting((0.62, 0.72, 0.86), "Sky colour (linear RGB).",
                                                    limits=(0, 100))
     sky_strength: float = setting(1.0, "Sky brightness.", limits=(0, 1000))
-    shadows: bool = setting(False, "Workbench: cast shadows (Cycles and EEVEE always do); about "
-                            "twice the time per frame.")
+    shadows: bool = setting(True, "Workbench: cast shadows from the sun (Cycles and EEVEE always "
+                            "do); see docs/look.md for the cost.")
     ground: bool = setting(True, "Add a visible ground plane under the building.")
     ground_color: tuple[float, float, float] = setting((0.30, 0.29, 0.27),
                                                       "Ground colour (linear RGB).", limits=(0, 1))
@@ -259,6 +261,24 @@ class OutputSettings:
                                  unit="px")
     alembic: bool = setting(True, "bake: export the baked animation to cache/collapse.abc.")
     usd: bool = setting(False, "bake: export the baked animation to cache/collapse.usdc.")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class FxSettings:
+    """Rubble and dust emitted where and when bonds break (read from the break events)."""
+
+    quality: str = setting("medium", "Rubble and dust amount, the cost knob (docs/look.md).",
+                           choices=("off", "low", "medium", "high"))
+    rubble: bool = setting(True, "Emit rubble at breaks (concrete, masonry, glass, timber; not steel).")
+    dust: bool = setting(True, "Emit dust at breaks of concrete and masonry (not steel or glass).")
+    rubble_size: float = setting(0.25, "Typical rubble fragment size.", limits=(0.005, 2), unit="m")
+    dust_size: float = setting(2.0, "Radius a dust puff grows to.", limits=(0.01, 20.0), unit="m")
+    dust_color: tuple[float, float, float] = setting((0.5, 0.46, 0.4), "Dust colour.", limits=(0, 1))
+    rough_rms: float = setting(0.0, "Rough breaks (experimental, docs/look.md): RMS of concrete cut "
+                               "faces off their plane, e.g. 0.03.", limits=(0.0, 0.5), unit="m")
 
     def __post_init__(self):
         check_fields(self)
@@ -348,6 +368,7 @@ class ShotSettings:
     lights: LightSettings = field(default_factory=LightSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    fx: FxSettings = field(default_factory=FxSettings)
 
     def __post_init__(self):
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
@@ -398,6 +419,7 @@ SECTIONS: dict[str, type] = {
     "lights": LightSettings,
     "render": RenderSettings,
     "output": OutputSettings,
+    "fx": FxSettings,
 }
 TOP_KEYS = ("seed", "materials", *SECTIONS)
 # Keys that the shot sets itself; a scene file setting them would be silently overridden.

@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 
 from .. import api
-from ..blender import simulation
+from ..blender import rough, simulation
 
 # Baked frames read back per step for the report (a step stays well under a second).
 READ_FRAMES_PER_STEP = 8
@@ -40,6 +40,7 @@ def bake_job(shot, scene):
     cache = scene.rigidbody_world.point_cache
     start, end = cache.frame_start, cache.frame_end
     free_bake(scene)
+    rough.detach(scene)  # bake the exact cells alone (api.apply_shot_fx brings the twins back)
     total = end - start + 1
     yield 0.0, f"Baking frames {start}-{end}: setting up Bullet"
     for i, frame in enumerate(range(start, end + 1)):
@@ -71,6 +72,7 @@ def finish_bake(shot, scene, positions=None, rotations=None) -> dict:
         # The same steps, in the same order, as api.bake_shot after its bake (the API has no
         # separate entry point for them yet; tests compare the camera and the frames).
         report = dict(simulation.collapse_report(scene, positions, rotations))
+        api.apply_shot_fx(shot, scene, report, positions, rotations)  # events, rubble, dust
         if shot.camera.mode == "auto":
             api.setup_shot_look(shot, scene, points=api.shot_points(shot, scene))
     scene["collapse_ui_report"] = json.dumps(report, default=float)

@@ -278,6 +278,18 @@ class COLLAPSE_PT_lights(CollapsePanel, bpy.types.Panel):
         draw_section(self.layout, context.scene.collapse_shot, "lights")
 
 
+class COLLAPSE_PT_fx(CollapsePanel, bpy.types.Panel):
+    """Rubble and dust from the break events; quality is the cost knob (applied by Bake)."""
+
+    bl_idname = "COLLAPSE_PT_fx"
+    bl_label = "Rubble and Dust"
+    bl_parent_id = "COLLAPSE_PT_simulation"
+
+    def draw(self, context):
+        self.layout.use_property_split = True
+        draw_section(self.layout, context.scene.collapse_shot, "fx")
+
+
 CLASSES = [COLLAPSE_PT_main, COLLAPSE_PT_building, COLLAPSE_PT_fracture, COLLAPSE_PT_material,
-           COLLAPSE_PT_trigger, COLLAPSE_PT_simulation, COLLAPSE_PT_output, COLLAPSE_PT_camera,
-           COLLAPSE_PT_lights]
+           COLLAPSE_PT_trigger, COLLAPSE_PT_simulation, COLLAPSE_PT_fx, COLLAPSE_PT_output,
+           COLLAPSE_PT_camera, COLLAPSE_PT_lights]
