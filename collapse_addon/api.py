@@ -260,7 +260,7 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
 
 
 def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
-              export_dir: Path | None = None) -> dict:
+              export_dir: Path | None = None, break_events_path: Path | None = None) -> dict:
     """Bake the rigid-body simulation of a built shot, frame the camera on the debris, export.
 
     Returns the collapse report (a JSON-able dict).
@@ -277,10 +277,18 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         if frame % step == 0 or frame == end:
             log(f"Bake: frame {frame}/{end}")
 
-    result = simulation.bake_collapse(scene, progress=progress)
-    log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
-        f"({result.seconds / max(1, result.frames):.3f} s/frame)")
-    report = dict(simulation.collapse_report(scene))
+    if settings.simulation.solver == "actors":
+        from .blender import actor_shot
+
+        shot = make_shards(settings, make_building(settings))
+        with material_presets(settings.materials):
+            report = actor_shot.bake_and_report(scene, shot, progress=progress, log=log,
+                                                events_path=break_events_path)
+    else:
+        result = simulation.bake_collapse(scene, progress=progress)
+        log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
+            f"({result.seconds / max(1, result.frames):.3f} s/frame)")
+        report = dict(simulation.collapse_report(scene))
     if settings.camera.mode == "auto":
         setup_shot_look(settings, scene, points=shot_points(settings, scene))
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
@@ -330,7 +338,10 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
 
 
 def is_baked(scene) -> bool:
-    """True when the scene's rigid-body simulation is baked (render then only reads the cache)."""
+    """True when the scene's rigid-body simulation is baked (render then only reads the cache),
+    or its actor bake is keyed."""
+    if scene.get("collapse_actor_baked"):
+        return True
     world = scene.rigidbody_world
     return world is not None and world.point_cache is not None and world.point_cache.is_baked
 
@@ -464,7 +475,8 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
                                    else "the scene's simulation settings changed"))
         build_stage(settings, paths, log)
         scene = _open(paths.blend)
-    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache)
+    report = bake_shot(settings, scene=scene, log=log, export_dir=paths.cache,
+                       break_events_path=paths.root / "break_events.json")
     _stamp(scene, settings)
     _save(paths.blend)
     write_json_atomic(paths.report, report)
