@@ -21,6 +21,7 @@ bays_y = 1
 [fracture]
 cell_count = 40
 [simulation]
+solver = "glue"  # these tests pin the Bullet glue route
 frame_end = 14
 [trigger]
 type = "demolition"

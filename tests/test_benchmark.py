@@ -36,6 +36,7 @@ storeys = 2
 bays_x = 1
 bays_y = 1
 [simulation]
+solver = "glue"  # these tests pin the Bullet glue route
 frame_end = 20
 [trigger]
 type = "demolition"

@@ -34,6 +34,7 @@ bays_y = 1
 cell_count = 40
 
 [simulation]
+solver = "glue"  # these tests pin the Bullet glue route
 frame_end = {FRAMES}
 
 [trigger]

@@ -33,6 +33,7 @@ storeys = 1
 bays_x = 1
 bays_y = 1
 [simulation]
+solver = "glue"  # these tests pin the Bullet glue route
 frame_end = 12
 [trigger]
 frame = 3

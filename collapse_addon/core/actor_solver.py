@@ -290,6 +290,8 @@ class ActorSolver:
             actors[i] = int(self.world.awake.sum())
             pieces[i] = int(self.world.alive.sum())
 
+        # the standing building judged under its own weight: what cannot carry itself falls
+        self.settle_static(sim.frame_start)
         record(0)
         for i, frame in enumerate(range(sim.frame_start, sim.frame_end)):
             if self.fire(frame):
