@@ -114,3 +114,36 @@ def test_blender_keyframes_equal_the_solver(tmp_path):
 
     assert np.abs(rotations - quat_matrix(bake.quaternions)).max() < 1e-4
     assert break_events.read_json(events).count == bake.events.count == report["actors"]["bonds_broken"]
+
+
+def test_addon_bake_runs_the_actor_solver_like_the_api(clean_scene, tmp_path):
+    import bpy
+
+    import collapse_addon
+    from collapse_addon import api
+    from collapse_addon.blender import simulation
+    from collapse_addon.core.settings import load_scene
+    from collapse_addon.ui.operators import is_baked
+    from collapse_addon.ui.properties import load_shot_into_scene
+
+    text = ('seed = 2\n[building]\nstoreys = 1\nbays_x = 1\nbays_y = 1\n[fracture]\ncell_count = 40\n'
+            '[simulation]\nframe_end = 14\n[trigger]\ntype = "demolition"\nframe = 5\n'
+            '[output]\nalembic = false\n')
+    collapse_addon.register()
+    try:
+        scene = clean_scene
+        load_shot_into_scene(scene, load_scene(text))
+        scene.collapse_shot.output.directory = str(tmp_path / "out")
+        assert bpy.ops.collapse.fracture() == {"FINISHED"}
+        assert bpy.ops.collapse.bake() == {"FINISHED"}
+        assert is_baked(scene) and scene.rigidbody_world is None
+        ui, _ = simulation.baked_transforms(scene)
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        other = bpy.context.scene
+        shot = load_scene(text)
+        api.build_shot(shot, scene=other)
+        api.bake_shot(shot, scene=other)
+        ref, _ = simulation.baked_transforms(other)
+        assert np.array_equal(ui, ref) and np.abs(ui - ui[0]).max() > 0.01
+    finally:
+        collapse_addon.unregister()

@@ -36,6 +36,15 @@ def is_baked(scene) -> bool:
     return bool(scene.get(BAKED_KEY, False))
 
 
+def unbake(scene, objects) -> None:
+    """Back to the rest pose: drop the keys, mark the scene not baked."""
+    scene.frame_set(scene.frame_start)  # the first frame is the rest pose
+    keyframes.clear_motion(objects)
+    for obj in objects:
+        obj.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+    scene[BAKED_KEY] = False
+
+
 def build_actor_scene(building, shards, sim, trigger, *, scene, materials=None, source_objects=()):
     """Shards, ground and ball in ``scene``: no rigid-body world, no glue (the bake writes keys)."""
     from .simulation import CollapseScene, _store_array
