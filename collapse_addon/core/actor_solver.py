@@ -20,6 +20,7 @@ from . import physics
 from .actor_world import STATIC, ActorWorld
 from .break_events import BreakEvents
 from .rigid import ContactModel, ShardShapes, quat_matrix
+from .stress_solver import components
 
 #: A moving actor is re-judged when its contacts accelerate it by more than this many g.
 CHECK_G = 1.5
@@ -27,6 +28,12 @@ CHECK_G = 1.5
 REJUDGE_GROWTH = 1.25
 #: Contact loads on the standing building are re-judged when they change by more than this share.
 RELOAD_CHANGE = 0.2
+#: Stress-solver rounds (solve, break the worst, re-solve) per judgement of the standing building
+#: and of a moving actor; a judgement that does not finish goes on at the next one.
+STATIC_ROUNDS = 40
+ACTOR_ROUNDS = 8
+#: Frames between two judgements of one actor, and of the standing building under contact loads.
+JUDGE_EVERY = 3
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -102,7 +109,9 @@ class ActorSolver:
         self.events: list[tuple] = []
         self.settle_calls = 0
         self.solved_load = np.zeros((self.graph.n_nodes, 3))
-        self.judged: dict[int, float] = {}  # actor -> contact acceleration it was judged at
+        # actor -> (contact acceleration, frame) it was last judged at
+        self.judged: dict[int, tuple[float, int]] = {}
+        self.solved_frame = -JUDGE_EVERY
         self.trigger = trigger
         self.plan = self._plan(building, shards, trigger)
         self.ball = _Ball(self.plan.ball, omega) if self.plan.ball is not None else None
@@ -135,12 +144,13 @@ class ActorSolver:
         a, b = self.graph.bond_pairs.T
         return mask[a] & mask[b] & self.alive
 
-    def _judge(self, nodes_mask, forces, fixed, frame, cause_of) -> np.ndarray:
+    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds) -> np.ndarray:
         """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels."""
         alive = self._bonds_of(nodes_mask)
         self.settle_calls += 1
         # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
-        result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask)
+        result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
+                              max_rounds=rounds)
         broken = result.broken
         if len(broken):
             cap = self.graph.capacity_tension[broken]
@@ -166,9 +176,22 @@ class ActorSolver:
             a, b = self.graph.bond_pairs[broken].T
             return np.where(loaded[a] | loaded[b], cause, "overload")
 
-        labels, supported = self._judge(static, forces, self.graph.support, frame, cause_of)
+        self._drop_unsupported(static)
+        static = self.world.owner == STATIC
+        if static.any():
+            labels, supported = self._judge(static, forces, self.graph.support, frame, cause_of,
+                                            STATIC_ROUNDS)
+            self._drop_unsupported(static)
         self.solved_load = np.zeros_like(forces) if extra is None else extra.copy()
-        falling = static & ~supported[labels]
+        self.solved_frame = frame
+
+    def _drop_unsupported(self, static: np.ndarray) -> None:
+        """Parts of the standing building with no path to a support fall as actors (a free body
+        in free fall carries no internal load: no solve needed)."""
+        labels = components(self.graph.n_nodes, self.graph.bond_pairs, self._bonds_of(static))
+        held = np.zeros(labels.max() + 1, bool)
+        held[labels[static & self.graph.support]] = True
+        falling = static & ~held[labels]
         for comp in np.unique(labels[falling]):
             self.world.make_actor(np.nonzero(falling & (labels == comp))[0])
 
@@ -186,7 +209,7 @@ class ActorSolver:
         accel = np.linalg.norm(contact[nodes].sum(0)) / self.world.body_mass[actor]
         cause = "impact" if accel > 2.0 * self.sim.gravity else "overload"
         labels, _ = self._judge(nodes, forces, np.zeros(self.graph.n_nodes, bool), frame,
-                                lambda broken: np.full(len(broken), cause))
+                                lambda broken: np.full(len(broken), cause), ACTOR_ROUNDS)
         comps = np.unique(labels[nodes])
         if len(comps) > 1:
             for comp in comps:
@@ -322,8 +345,9 @@ class ActorSolver:
             np.add.at(total, owner[has], contact[has])
             accel = np.linalg.norm(total, axis=1) / np.maximum(world.body_mass, 1e-9)
             for actor in moving[accel[moving] > CHECK_G * self.sim.gravity]:
-                if accel[actor] > REJUDGE_GROWTH * self.judged.get(int(actor), 0.0):
-                    self.judged[int(actor)] = float(accel[actor])
+                last_accel, last_frame = self.judged.get(int(actor), (0.0, -JUDGE_EVERY))
+                if accel[actor] > REJUDGE_GROWTH * last_accel and frame - last_frame >= JUDGE_EVERY:
+                    self.judged[int(actor)] = (float(accel[actor]), frame)
                     self.judge_actor(int(actor), contact, frame)
         # the standing building under the debris and the ball (pancaking, impacts)
         static = owner == STATIC
@@ -333,7 +357,8 @@ class ActorSolver:
         scale = max(np.linalg.norm(load), np.linalg.norm(self.solved_load), 1e-9)
         change *= float(np.any(delta > 0.5 * self.graph.mass * self.sim.gravity))
         quake = self.quake_motion is not None and np.any(self._ground_accel(frame) != 0)
-        if (change > RELOAD_CHANGE * scale and np.linalg.norm(load) > 0) or quake:
+        due = frame - self.solved_frame >= JUDGE_EVERY
+        if (due and change > RELOAD_CHANGE * scale and np.linalg.norm(load) > 0) or quake:
             cause = "impact" if self.ball is not None or len(moving) else "overload"
             self.settle_static(frame, extra=load, cause=cause)
 

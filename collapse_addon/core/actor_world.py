@@ -154,24 +154,43 @@ class ActorWorld:
         return self._obstacles[1], self._obstacles[2]
 
     def _pairs(self, pos, moving):
-        rmax = float(self.shapes.radius.max(initial=0.0))
+        """Shard pairs whose bounding spheres overlap: moving vs still, and across moving actors."""
+        radius = self.shapes.radius
         pairs = []
         obstacles, tree = self._obstacle_tree(pos)
         solid = moving[~self.ghost[self.owner[moving]]]
         if len(solid) and tree is not None:
-            mtree = cKDTree(pos[solid] - self.ground_offset)
-            hits = mtree.sparse_distance_matrix(tree, 2 * rmax, output_type="ndarray")
-            pairs.append(np.column_stack([solid[hits["i"]], obstacles[hits["j"]]]))
+            reach = float(radius[solid].max() + radius[obstacles].max())
+            query = pos[solid] - self.ground_offset
+            # only shards with a still shard within reach (the front of a falling block)
+            dist, _ = tree.query(query, k=1, distance_upper_bound=reach)
+            near = np.isfinite(dist)
+            if near.any():
+                mtree = cKDTree(query[near])
+                hits = mtree.sparse_distance_matrix(tree, reach, output_type="ndarray")
+                pairs.append(np.column_stack([solid[near][hits["i"]], obstacles[hits["j"]]]))
         if len(solid) > 1:
-            own = cKDTree(pos[solid]).query_pairs(2 * rmax, output_type="ndarray")
-            if len(own):
-                pairs.append(solid[own])
+            actor = self.owner[solid]
+            ids, local = np.unique(actor, return_inverse=True)
+            if len(ids) > 1:
+                lo = np.full((len(ids), 3), np.inf)
+                hi = np.full((len(ids), 3), -np.inf)
+                np.minimum.at(lo, local, pos[solid] - radius[solid, None])
+                np.maximum.at(hi, local, pos[solid] + radius[solid, None])
+                overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
+                np.fill_diagonal(overlap, False)
+                close = solid[overlap.any(1)[local]]
+                if len(close) > 1:
+                    own = cKDTree(pos[close]).query_pairs(2 * float(radius[close].max()),
+                                                          output_type="ndarray")
+                    if len(own):
+                        pairs.append(close[own])
         if not pairs:
             return np.zeros((0, 2), np.int64)
         pairs = np.concatenate(pairs)
         a, b = pairs.T
         keep = self.owner[a] != self.owner[b]
-        keep &= np.linalg.norm(pos[a] - pos[b], axis=1) < self.shapes.radius[a] + self.shapes.radius[b]
+        keep &= np.linalg.norm(pos[a] - pos[b], axis=1) < radius[a] + radius[b]
         return pairs[keep]
 
     def step(self, dt: float) -> None:
