@@ -147,3 +147,18 @@ def test_addon_bake_runs_the_actor_solver_like_the_api(clean_scene, tmp_path):
         assert np.array_equal(ui, ref) and np.abs(ui - ui[0]).max() > 0.01
     finally:
         collapse_addon.unregister()
+
+
+def test_wrecking_ball_on_a_cable_breaks_what_it_hits_and_not_the_far_end():
+    building, shards = _shot(storeys=2, bays=3, cells=200, walls=True, span=5.0)
+    trigger = TriggerSpec(type="impact", frame=6, impact_cable=10.0, impact_speed=12.0,
+                          impact_mass=20000.0, impact_target=(2.5, 0.0, 2.0),
+                          impact_start=(2.5, -8.0, 2.0))
+    bake = bake_actors(building, shards, SimulationSpec(frame_end=64), trigger)
+    assert np.abs(bake.ball[:6] - bake.ball[0]).max() < 1e-9  # held until the trigger frame
+    hit = bake.events.cause == "impact"
+    assert hit.sum() > 0
+    assert np.linalg.norm(bake.events.position[hit] - [2.5, 0.0, 2.0], axis=1).min() < 2.0
+    far = shards.centroid[:, 0] > 2.5 + 2 * 5.0
+    moved = np.linalg.norm(bake.positions[-1, far] - bake.positions[0, far], axis=1)
+    assert np.percentile(moved, 99) <= 0.02

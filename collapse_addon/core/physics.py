@@ -239,6 +239,10 @@ class TriggerSpec:
     impact_target: tuple[float, float, float] | None = field(default=None, metadata=_meta(
         "Point the ball is aimed at; none: the south facade's middle, first floor", "m",
         kind="optional_point"))
+    impact_cable: float = field(default=0.0, metadata=_meta(
+        "Actor solver: cable length of a wrecking ball swinging into the target (a pendulum "
+        "released from rest at the height that gives impact_speed); 0: a free projectile", "m",
+        0.0, 1000.0))
     # explosion
     explosion_point: tuple[float, float, float] | None = field(default=None, metadata=_meta(
         "Centre of the blast; none: inside the south facade's middle, first floor", "m",
