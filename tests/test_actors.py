@@ -162,3 +162,23 @@ def test_wrecking_ball_on_a_cable_breaks_what_it_hits_and_not_the_far_end():
     far = shards.centroid[:, 0] > 2.5 + 2 * 5.0
     moved = np.linalg.norm(bake.positions[-1, far] - bake.positions[0, far], axis=1)
     assert np.percentile(moved, 99) <= 0.02
+
+
+def test_mesh_building_demolished_by_a_storey_band_falls():
+    from collapse_addon.core import mesh_fracture
+    from collapse_addon.core.building import Building, Element, element_box_contacts
+
+    lo, hi = np.array([0.0, 0.0, 0.0]), np.array([6.0, 6.0, 12.0])
+    corners = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
+    faces = [np.array(f) for f in ([0, 2, 3, 1], [4, 5, 7, 6], [0, 1, 5, 4], [2, 6, 7, 3],
+                                    [0, 4, 6, 2], [1, 3, 7, 5])]
+    shards = mesh_fracture.fracture_mesh(corners, faces, FractureSpec(cell_count=80, seed=3), name="box")
+    building = Building(None, [Element(0, "mesh", 0, "concrete", lo, hi, "box")],
+                        element_box_contacts(lo[None], hi[None]))
+    bake = bake_actors(building, shards, SimulationSpec(frame_end=60),
+                       TriggerSpec(type="demolition", frame=10, demolition_sweep=0.0))
+    before = bake.frames < 10
+    assert np.linalg.norm(bake.positions[before] - bake.positions[0], axis=2).max() <= 1e-3
+    top = bake.positions[0, :, 2] > 10.0
+    assert bake.positions[-1, top, 2].mean() < bake.positions[0, top, 2].mean() - 2.0
+    assert (bake.events.cause == "trigger").any()

@@ -62,6 +62,28 @@ class ActorBake:
         return np.arange(self.frame_start, self.frame_start + len(self.positions))
 
 
+#: Storey height (m) assumed for a mesh building's storey bands (it has no storeys of its own).
+MESH_STOREY = 3.0
+
+
+def mesh_demolition(plan, building, shards, trigger, support):
+    """Charges in storey bands of a mesh building (no element kinds there): every shard whose
+    centroid is in a demolished storey's band (and plan region), supports included."""
+    from .regions import in_storey
+
+    z0 = float(building.lo[2])
+    pick = np.zeros(shards.count, bool)
+    for storey in trigger.demolition_storeys:
+        pick |= in_storey(shards.centroid, int(storey), MESH_STOREY, z0, trigger.demolition_region)
+    kicked = np.nonzero(pick)[0]
+    centre = physics.building_plan_centre(building)
+    outward = shards.centroid[kicked] - centre
+    outward[:, 2] = 0.0
+    outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+    return replace(plan, kicked=kicked, kick_velocity=outward * trigger.kick_speed, kick_frame=None,
+                   pulverized=trigger.demolition_pulverize)
+
+
 def pendulum(trigger, gravity: float) -> dict:
     """A wrecking ball on a cable of ``impact_cable`` m that touches ``impact_target`` at the
     bottom of its swing, released from rest at the height that gives ``impact_speed`` there."""
@@ -155,6 +177,8 @@ class ActorSolver:
             trigger = replace(trigger, impact_target=(float(centre[0]), float(lo[1]),
                                                       float(0.5 * (max(lo[2], 0.0) + hi[2]))))
         plan = physics.plan_trigger(building, shards, self.sim, trigger, glue, passive)
+        if plan.type == "demolition" and building.spec is None:
+            plan = mesh_demolition(plan, building, shards, trigger, self.graph.support)
         if plan.ball is not None and trigger.impact_cable > 0:
             plan = replace(plan, ball=pendulum(physics.resolve_trigger(building, trigger),
                                                self.sim.gravity))
