@@ -39,6 +39,9 @@ BREAK_FRACTION = 0.5
 JUDGE_EVERY = 3
 #: Reach (m) of a blow's load into the standing building (see ``settle_static``).
 IMPACT_REACH = 3.0
+#: Actors of more shards than this are judged within LANDING_REACH (m) of their contacts.
+LOCAL_NODES = 150
+LANDING_REACH = 4.0
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -279,10 +282,18 @@ class ActorSolver:
         forces = np.zeros((self.graph.n_nodes, 3))
         # loads in the shards' rest frame (the graph's geometry): R^T (contact + weight)
         world = contact[nodes] + self.gravity_load[nodes]
-        forces[nodes] = np.einsum("sji,sj->si", rot, world)
         accel = np.linalg.norm(contact[nodes].sum(0)) / self.world.body_mass[actor]
+        fixed = np.zeros(self.graph.n_nodes, bool)
+        touched = nodes & (np.linalg.norm(contact, axis=1) > 0)
+        if nodes.sum() > LOCAL_NODES and touched.any():
+            # a big actor's landing is judged near its contacts, the rest of it held as a rigid
+            # boundary for the blow (as for the ball); loads less the actor's rigid acceleration
+            reach = cKDTree(self.graph.centroid[touched]).query(self.graph.centroid[nodes], k=1)[0]
+            fixed[np.nonzero(nodes)[0][reach > LANDING_REACH]] = True
+            world = world - self.graph.mass[nodes, None] * (world.sum(0) / self.graph.mass[nodes].sum())
+        forces[nodes] = np.einsum("sji,sj->si", rot, world)
         cause = "impact" if accel > 2.0 * self.sim.gravity else "overload"
-        labels, _ = self._judge(nodes, forces, np.zeros(self.graph.n_nodes, bool), frame,
+        labels, _ = self._judge(nodes, forces, fixed, frame,
                                 lambda broken: np.full(len(broken), cause), ACTOR_ROUNDS)
         comps = np.unique(labels[nodes])
         if len(comps) > 1:
