@@ -595,7 +595,7 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
                           "sha256": sha256_file(path), "seconds": record.get("seconds"),
                           "peak_memory_mb": record.get("peak_memory_mb"),
                           "host": record.get("host")})
-    for path in (paths.preview, paths.contact, paths.report, paths.blend,
+    for path in (paths.preview, paths.contact, paths.report, paths.root / "break_events.json", paths.blend,
                  *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
         if path.exists() and path.is_file():
             outputs[str(path.relative_to(paths.root))] = sha256_file(path)
