@@ -114,6 +114,17 @@ def test_blender_keyframes_equal_the_solver(tmp_path):
 
     assert np.abs(rotations - quat_matrix(bake.quaternions)).max() < 1e-4
     assert break_events.read_json(events).count == bake.events.count == report["actors"]["bonds_broken"]
+    from collapse_addon.blender.keyframes import ensure_fcurve
+
+    handle = simulation.CollapseScene.from_scene(scene)
+    moved = np.nonzero(np.abs(bake.positions[-1] - bake.positions[0]).max(1) > 1e-6)[0]
+    obj = handle.shard_objects()[int(moved[0])]
+    curve = ensure_fcurve(obj.animation_data.action, obj, "location", 2)
+    assert len(curve.keyframe_points) == len(bake.positions)
+    assert {p.interpolation for p in curve.keyframe_points} == {"LINEAR"}
+    still = np.nonzero(np.abs(bake.positions - bake.positions[0]).max((0, 2)) == 0)[0]
+    if len(still):  # shards that never move get no keys
+        assert handle.shard_objects()[int(still[0])].animation_data is None
 
 
 def test_addon_bake_runs_the_actor_solver_like_the_api(clean_scene, tmp_path):
