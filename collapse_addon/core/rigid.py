@@ -97,18 +97,6 @@ class ContactModel:
     friction: float = 0.6
 
 
-def vertex_penetration(points_local: np.ndarray, planes: np.ndarray):
-    """Depth (>0 inside) and the local face normal of least penetration, per point.
-
-    ``points_local`` (P, V, 3) in the frame of the hull whose ``planes`` (P, F, 4) they test.
-    """
-    signed = np.einsum("pvk,pfk->pvf", points_local, planes[:, :, :3]) - planes[:, None, :, 3]
-    face = signed.argmax(axis=2)
-    depth = -np.take_along_axis(signed, face[..., None], 2)[..., 0]
-    normal = np.take_along_axis(planes[:, :, :3], np.repeat(face[..., None], 3, -1), 1)
-    return depth, normal
-
-
 def penalty_forces(depth, normal, rel_velocity, mass_eff, count, model: ContactModel):
     """Contact force on the body owning the point (normal + friction), per contact.
 
