@@ -32,7 +32,7 @@ RELOAD_CHANGE = 0.2
 #: Stress-solver rounds (solve, break the worst, re-solve) per judgement of the standing building
 #: and of a moving actor; a judgement that does not finish goes on at the next one.
 STATIC_ROUNDS = 4
-ACTOR_ROUNDS = 4
+ACTOR_ROUNDS = 12
 #: Each round breaks the overloaded bonds within this share of the worst one.
 BREAK_FRACTION = 0.5
 #: Frames between two judgements of one actor, and of the standing building under contact loads.
@@ -44,6 +44,8 @@ IMPACT_REACH = 3.0
 #: Actors of more shards than this are judged within LANDING_REACH (m) of their contacts.
 LOCAL_NODES = 150
 LANDING_REACH = 4.0
+#: Shards a blow frees of every bond become rubble that collides with the ground only.
+CRUSH = True
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -300,7 +302,12 @@ class ActorSolver:
         comps = np.unique(labels[nodes])
         if len(comps) > 1:
             for comp in comps:
-                self.world.make_actor(np.nonzero(nodes & (labels == comp))[0])
+                piece = np.nonzero(nodes & (labels == comp))[0]
+                # a shard that lost every bond to a blow is crushed: rubble that no longer
+                # carries what is above it (collides with the ground only), so the block above
+                # comes down onto the next storey: a crush-down, not a stack of loose shards
+                crushed = CRUSH and cause == "impact" and len(piece) == 1
+                self.world.make_actor(piece, ghost=crushed)
 
     # ---------------------------------------------------------------------------- triggers
 
