@@ -116,3 +116,68 @@ def test_cut_above_the_supports_separates_the_mesh_building():
     assert not result.supported[result.labels[high]].any()
     assert len(result.broken) == 0  # in free fall nothing is loaded
     assert result.supported[result.labels[graph.support]].all()
+
+
+def test_real_house_from_cityjson_stands_and_demolition_by_region_drops_it():
+    """Mesh path on a real building (3D BAG, tests/data/README.md): supports from the ground band,
+    stands under gravity, and a storey band cut on the mesh (no element kinds) frees the top."""
+    from pathlib import Path
+
+    from collapse_addon.core.meshio import load_cityjson
+    from collapse_addon.core.regions import bonds_touching, in_band
+
+    path = Path(__file__).parent / "data" / "3dbag_shertogenbosch_10houses_multilod.city.json"
+    _, vertices, faces = load_cityjson(path, lod="2.2", object_ids=["2921895"])[0]  # gabled, non-convex
+    vertices = np.asarray(vertices, float)
+    vertices = vertices - [0, 0, vertices[:, 2].min()]
+    shards = fracture_mesh(vertices, faces, FractureSpec(cell_count=80, seed=1))
+    building = mesh_building(vertices)
+    graph = build_support_graph(building, shards)
+    assert graph.support.any() and not graph.support.all()
+    forces = gravity_forces(graph)
+    result = settle(graph, np.ones(graph.n_bonds, bool), forces, graph.support)
+    assert result.stable and len(result.broken) == 0
+    height = vertices[:, 2].max()
+    band = in_band(graph.centroid, 0.0, 0.25 * height)
+    after = settle(graph, ~bonds_touching(graph.bond_pairs, band), forces, graph.support)
+    top = graph.centroid[:, 2] > 0.5 * height
+    assert not after.supported[after.labels[top]].any()
+
+
+def test_compound_actor_inertia_is_the_whole_box():
+    from collapse_addon.core.stress_solver import components
+    from collapse_addon.core.support_graph import compound
+
+    v, f = box_mesh((0, 0, 0), (2.0, 1.0, 0.5))
+    building = mesh_building(v, "concrete")
+    shards = fracture_mesh(v, f, FractureSpec(cell_count=15, seed=3))
+    graph = build_support_graph(building, shards)
+    labels = components(graph.n_nodes, graph.bond_pairs)
+    mass, com, inertia = compound(graph, labels)
+    m = 2300.0
+    assert mass == pytest.approx([m]) and com[0] == pytest.approx([1.0, 0.5, 0.25])
+    assert inertia[0] == pytest.approx(m / 12 * np.diag([1.25, 4.25, 5.0]), abs=1e-9 * m)
+    halves = (graph.centroid[:, 0] > 1.0).astype(np.int64)
+    mass2, _, _ = compound(graph, halves)
+    assert mass2.sum() == pytest.approx(m)
+
+
+def test_slab_joints_are_as_deep_as_the_slab():
+    """Bending stiffness and strength use the face's shape: a slab's joints are 0.22 m deep."""
+    from collapse_addon.core.building import BuildingSpec, generate_building
+    from collapse_addon.core.fracture import fracture_building
+    from collapse_addon.core.physics import shard_kinds
+    from collapse_addon.core.stress_solver import bond_frames
+
+    building = generate_building(BuildingSpec(bays_x=1, bays_y=1, storeys=1, facades=()))
+    shards = fracture_building(building, FractureSpec(cell_count=60, seed=2))
+    graph = build_support_graph(building, shards)
+    kinds = shard_kinds(building, shards)
+    inside = (kinds[graph.bond_pairs] == "slab").all(1) & (np.abs(graph.bond_normal[:, 2]) < 0.1)
+    assert inside.any()
+    frames = bond_frames(graph.bond_normal[inside])
+    vertical = np.abs(frames[:, 2, 2]) > 0.99  # t2 is vertical for a vertical face
+    assert vertical.all()
+    depth = graph.extents()[inside, 1]
+    assert (depth <= 0.25).all() and 0.15 < np.median(depth) <= 0.22 + 1e-9  # slanted faces a bit more
+    assert np.allclose(graph.extents().prod(1), graph.bond_area)

@@ -48,7 +48,9 @@ def fracture_building(building: Building, spec: FractureSpec | None = None, *,
     lo = np.array([e.lo for e in building.elements])
     hi = np.array([e.hi for e in building.elements])
     seeds = building_seeds(building, spec, fracture_kinds)
-    return fracture_boxes(lo, hi, seeds, contacts=building.contacts, gap=spec.gap, backend=backend)
+
+    return fracture_boxes(lo, hi, seeds, contacts=building.contacts, gap=spec.gap, backend=backend,
+                          min_volume=spec.min_shard_volume)
 
 
 def fracture_box(lo, hi, seeds: np.ndarray, *, gap: float = 0.0, backend: str | None = None) -> ShardSet:
@@ -82,8 +84,11 @@ def validate_seeds(seeds: np.ndarray, lo: np.ndarray, hi: np.ndarray, field: str
 
 def fracture_boxes(lo: np.ndarray, hi: np.ndarray, seeds: list[np.ndarray], *,
                    contacts: ElementContacts | None = None, gap: float = 0.0,
-                   backend: str | None = None) -> ShardSet:
-    """Fracture each box ``lo[i]``-``hi[i]`` at ``seeds[i]`` and join the shards into one set."""
+                   backend: str | None = None, min_volume: float = 0.0) -> ShardSet:
+    """Fracture each box ``lo[i]``-``hi[i]`` at ``seeds[i]`` and join the shards into one set.
+
+    ``min_volume`` > 0: cells under it lose their seed and their element is re-cut (core/slivers.py).
+    """
     lo = np.asarray(lo, float)
     hi = np.asarray(hi, float)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all() and (hi - lo > 0).all()):
@@ -94,6 +99,11 @@ def fracture_boxes(lo: np.ndarray, hi: np.ndarray, seeds: list[np.ndarray], *,
     if contacts is None:
         contacts = element_box_contacts(lo, hi)
     cells = [box_voronoi_cells(s, lo[i], hi[i], backend) for i, s in enumerate(seeds)]
+    if min_volume > 0:
+        from .slivers import drop_sliver_cells
+
+        seeds, cells = drop_sliver_cells(seeds, cells, min_volume,
+                                         lambda i, s: box_voronoi_cells(s, lo[i], hi[i], backend))
     raw, element, neighbor_global = _join(cells, [len(s) for s in seeds])
     all_seeds = np.concatenate(seeds)
     shards = _shard_set(raw, element, neighbor_global, all_seeds, contacts)

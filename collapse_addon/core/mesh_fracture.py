@@ -827,9 +827,21 @@ def fracture_mesh(vertices, faces, spec: FractureSpec | None = None, *, name: st
     if seeds is None:
         rng = element_generators(spec.seed, 1)[0]
         seeds = sample_mesh_seeds(spec, solid, mesh_cell_count(spec, solid), rng)
+        return _without_slivers(solid, seeds, spec, backend)
     else:
         seeds = validate_mesh_seeds(seeds, solid)
     return _fracture_solid(solid, seeds, backend)
+
+
+def _without_slivers(solid, seeds, spec, backend) -> ShardSet:
+    """Fracture, then drop the seeds of cells under ``spec.min_shard_volume`` (core/slivers.py)."""
+    from .slivers import without_slivers
+
+    def fracture(seed_list):
+        return _fracture_solid(solid, seed_list[0], backend)
+
+    return without_slivers(fracture, [seeds], fracture([seeds]), spec.min_shard_volume,
+                           element=None)[0]
 
 
 def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
@@ -859,7 +871,7 @@ def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
         counts[np.argsort(-(share - counts), kind="stable")[:extra]] += 1
         counts = np.maximum(counts, spec.min_cells_per_element)
     rngs = element_generators(spec.seed, len(solids))
-    parts = [_fracture_solid(s, sample_mesh_seeds(spec, s, int(n), rng), backend)
+    parts = [_without_slivers(s, sample_mesh_seeds(spec, s, int(n), rng), spec, backend)
              for s, n, rng in zip(solids, counts, rngs, strict=True)]
     return join_shard_sets(parts)
 

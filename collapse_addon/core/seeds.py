@@ -40,6 +40,7 @@ class FractureSpec:
     min_cells_per_element: int = 1
     gap: float = 0.0
     seed: int = 0
+    min_shard_volume: float = 0.0005  # m^3: smaller cells lose their seed (core/slivers.py); 0: off
 
     def __post_init__(self):
         if self.focus is not None:
@@ -71,6 +72,10 @@ def validate_fracture_spec(spec: FractureSpec) -> None:
                         "the fraction of seeds clustered around the focus")
     if not (isinstance(spec.gap, float | int) and math.isfinite(spec.gap) and 0 <= spec.gap <= 0.5):
         raise SpecError("gap", f"must be from 0 to 0.5 m, got {spec.gap!r}", "0 keeps shards exact")
+    if not (isinstance(spec.min_shard_volume, float | int) and not isinstance(spec.min_shard_volume, bool)
+            and math.isfinite(spec.min_shard_volume) and 0 <= spec.min_shard_volume <= 1000):
+        raise SpecError("min_shard_volume", f"must be from 0 to 1000 m^3, got {spec.min_shard_volume!r}",
+                        "e.g. 0.0005 (half a litre); 0 keeps every cell")
     if not isinstance(spec.min_cells_per_element, int) or spec.min_cells_per_element < 1:
         raise SpecError("min_cells_per_element", f"must be an integer >= 1, got {spec.min_cells_per_element!r}",
                         "use 1 to let small elements stay whole")

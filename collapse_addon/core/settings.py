@@ -266,6 +266,8 @@ EXTERNAL_DOCS: dict[str, dict[str, str]] = {
         "min_cells_per_element": "Fewest shards per fractured element (1 lets small ones stay whole).",
         "gap": "Gap left between neighbouring shards, metres (0-0.5; 0: exact).",
         "seed": "Set by the shot's top-level seed; do not set it here.",
+        "min_shard_volume": "No shard below this volume, m^3: the seed of a smaller cell is dropped "
+                            "and its element re-fractured (at most 1/10 of the element's mean shard; 0: off).",
     },
 }
 MATERIAL_DOCS = {

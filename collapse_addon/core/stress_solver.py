@@ -4,10 +4,12 @@ Pure numpy/scipy (never imports bpy).
 
 Model: every node (shard) is a rigid body with 6 degrees of freedom (translation u, small rotation
 theta). Every alive bond is a zero-length elastic joint at its face centroid p, reached from each
-shard's centroid by a rigid arm, with stiffness from its face (area A, side a = sqrt(A)) over the
-centroid-to-centroid length L: axial E A / L, shear G A / L, bending E I / L and torsion G J / L,
-with I = A^2 / 12 (a square face), J = 2 I, G = 0.4 E. Supports (``fixed``) are held. ``K u = f``
-is solved with a sparse direct solver (SuperLU) once for all components: a component without a
+shard's centroid by a rigid arm, with stiffness from its face (area A, equivalent rectangle
+d1 x d2 along the frame's t1, t2: ``SupportGraph.extents``) over the centroid-to-centroid length L:
+axial E A / L, shear G A / L, bending E I / L (I1 = d1 d2^3 / 12, I2 = d2 d1^3 / 12) and torsion
+G (I1 + I2) / L, G = 0.4 E. Supports (``fixed``) are held. ``K u = f``
+is solved once for all components (``stress_linear``: sparse LU for small systems, conjugate
+gradients with a rigid-mode multigrid preconditioner for large ones): a component without a
 fixed node is a free body; it carries only its inertial (d'Alembert) loads: its rigid acceleration
 from the resultant force and moment is subtracted from each node's load, and one node is pinned
 (it gets no reaction, the load being self-equilibrated). Rotations make cantilevers and slab spans
@@ -18,8 +20,8 @@ shear V = |k_s (u_b - u_a)_t|, moments about t1 and t2 and torsion.
 
 Failure (``overloaded`` / ``utilisation``), against the bond's capacities (``core.strength``):
 compression -N / C; shear V / (S + mu max(-N, 0)) (Mohr-Coulomb); tension N / T; bending: the
-extreme fibre, (N + 6 |M| / a) / F with F the flexural capacity f_fl A (compression across the face
-raises the moment it takes, as in masonry). The utilisation is the largest ratio; >= 1 breaks.
+extreme fibre, (N + 6 |M1| / d2 + 6 |M2| / d1) / F with F the flexural capacity f_fl A (compression
+across the face raises the moment it takes, as in masonry). The utilisation is the largest ratio; >= 1 breaks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import SpecError
 
 POISSON_G = 0.4  # G / E for an isotropic solid with nu ~ 0.25
+TRANSIENT_REACH = 3.0  # m: mass that takes an impact's blow by its inertia (about a bay)
 
 
 def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None) -> np.ndarray:
@@ -87,8 +90,11 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     length = np.maximum(length, 0.05 * np.sqrt(area) + 1e-6)
     e = graph.bond_youngs()[bonds]
     g_mod = POISSON_G * e
-    inertia = area ** 2 / 12.0
-    k = np.stack([e * area, g_mod * area, g_mod * area, g_mod * 2 * inertia, e * inertia, e * inertia],
+    ext = graph.extents()[bonds]
+    # about t1 the fibres run along t2 (and the other way round); torsion ~ the polar moment
+    i1 = ext[:, 0] * ext[:, 1] ** 3 / 12.0
+    i2 = ext[:, 1] * ext[:, 0] ** 3 / 12.0
+    k = np.stack([e * area, g_mod * area, g_mod * area, g_mod * (i1 + i2), e * i1, e * i2],
                  1) / length[:, None]
     m = len(bonds)
     # relative translation at p: (u_b + theta_b x r_b) - (u_a + theta_a x r_a); u + t x r = u - S(r) t
@@ -109,13 +115,55 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     return _Operator(g, k, dofs)
 
 
+def _element_matrices(graph, bonds, scale, cache):
+    """Operator and stiffness matrix of each listed bond; a ``cache`` keeps them for re-solves."""
+    if cache is None:
+        op = _operator(graph, bonds)
+        return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+    m = graph.n_bonds
+    if cache.get("graph") is not graph:
+        cache.update(graph=graph, done=np.zeros(m, bool), g=np.zeros((m, 6, 12)), k=np.zeros((m, 6)),
+                     dofs=np.zeros((m, 12), np.int64), ke=np.zeros((m, 12, 12)))
+    todo = bonds[~cache["done"][bonds]]
+    if len(todo):
+        op = _operator(graph, todo)
+        cache["g"][todo], cache["k"][todo], cache["dofs"][todo] = op.g, op.k, op.dofs
+        cache["ke"][todo] = np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+        cache["done"][todo] = True
+    return _Operator(cache["g"][bonds], cache["k"][bonds], cache["dofs"][bonds]), cache["ke"][bonds]
+
+
+def _assemble(ke, dofs, free_dof, index, nf):
+    """Sum the bonds' 12x12 matrices over the free DOFs (CSR)."""
+    rows = np.repeat(dofs, 12, axis=1).ravel()
+    cols = np.tile(dofs, (1, 12)).ravel()
+    keep = free_dof[rows] & free_dof[cols]
+    return coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsr()
+
+
+def _only_removed(graph, alive, cache):
+    """Bonds alive in the cached solve and dead now, if that is the only change and no node lost
+    its last bond (then the cached matrix minus theirs is exact); else None."""
+    prev = cache.get("alive")
+    if prev is None or cache.get("kmat") is None or (alive & ~prev).any():
+        return None
+    removed = np.nonzero(prev & ~alive)[0]
+    degree = np.bincount(graph.bond_pairs[alive].ravel(), minlength=graph.n_nodes)
+    if (degree[graph.bond_pairs[removed].ravel()] == 0).any():
+        return None
+    return removed
+
+
 def _scale_of(graph) -> float:
     """A force scale so the assembled system is well conditioned."""
     return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
 
 
-def _free_body_loads(graph, labels, free_comp, node_forces):
-    """Subtract the rigid acceleration of unsupported components from their node loads (6 per node)."""
+def _free_body_loads(graph, labels, free_comp, node_forces, weight=None):
+    """Subtract the rigid acceleration of unsupported components from their node loads (6 per node).
+
+    ``weight`` (N,) in [0, 1] scales each node's share of the inertia (1: all of its mass).
+    """
     n = graph.n_nodes
     loads = np.zeros((n, 6))
     loads[:, :3] = node_forces
@@ -124,7 +172,9 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
         return loads
     lab = labels[nodes]
     k = int(labels.max()) + 1
-    mass = graph.mass[nodes]
+    share = np.ones(len(nodes)) if weight is None else np.asarray(weight, float)[nodes]
+    mass = graph.mass[nodes] * share
+    node_inertia = graph.inertia[nodes] * share[:, None, None]
     x = graph.centroid[nodes]
     f = node_forces[nodes]
     mtot = np.bincount(lab, mass, k)
@@ -136,22 +186,47 @@ def _free_body_loads(graph, labels, free_comp, node_forces):
     rr = np.einsum("ni,ni->n", r, r)
     parallel = mass[:, None, None] * (rr[:, None, None] * np.eye(3) - np.einsum("ni,nj->nij", r, r))
     itot = np.zeros((k, 3, 3))
-    np.add.at(itot, lab, graph.inertia[nodes] + parallel)
+    np.add.at(itot, lab, node_inertia + parallel)
     comps = np.unique(lab)
     acc = ftot / np.maximum(mtot, 1e-300)[:, None]
     alpha = np.zeros((k, 3))
-    for c in comps:  # few free components per solve; each a 3x3 solve
-        alpha[c] = np.linalg.lstsq(itot[c] + 1e-12 * np.eye(3), torque[c], rcond=None)[0]
+    if len(comps):  # elementwise 3x3 inverses: the same result in any thread count
+        from .stress_linear import batched_inverse
+
+        reg = itot[comps] + (1e-12 * np.trace(itot[comps], axis1=1, axis2=2) + 1e-300)[:, None, None] * np.eye(3)
+        alpha[comps] = np.einsum("kij,kj->ki", batched_inverse(reg), torque[comps])
     a_node = acc[lab] + np.cross(alpha[lab], r)
     loads[nodes, :3] = f - mass[:, None] * a_node
-    loads[nodes, 3:] = -np.einsum("nij,nj->ni", graph.inertia[nodes], alpha[lab])
+    loads[nodes, 3:] = -np.einsum("nij,nj->ni", node_inertia, alpha[lab])
     return loads
 
 
-def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray):
+def _reach_weights(graph, transient, reach):
+    """Share of each node's inertia that answers a transient load: 1 - d / reach from the nearest
+    loaded node (1 on the loaded nodes themselves)."""
+    from scipy.spatial import cKDTree
+
+    reach = TRANSIENT_REACH if reach is None else float(reach)
+    if not (np.isfinite(reach) and reach > 0):
+        raise SpecError("reach", f"must be > 0 m, got {reach!r}", "e.g. 3.0, about a bay")
+    loaded = np.nonzero(np.abs(transient).sum(1) > 0)[0]
+    if len(loaded) == 0:
+        return np.ones(graph.n_nodes)
+    d, _ = cKDTree(graph.centroid[loaded]).query(graph.centroid)
+    return np.clip(1.0 - d / reach, 0.0, 1.0)
+
+
+def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None,
+                transient: np.ndarray | None = None, reach: float | None = None):
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
-    Also returns the component labels and which components hold a fixed node.
+    Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
+    kept between calls on the same graph, e.g. by ``settle``) makes a re-solve after a few bonds
+    broke start from the last displacements and reuse the last preconditioner. ``transient`` (N, 3):
+    loads too short for the supports to answer (an impact's contact force): each actor takes them
+    as a free body, by the inertia of its mass within ``reach`` metres of where they act
+    (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
+    near the hit and travel neither to the foundations nor to the far side of the building.
     """
     n, m = graph.n_nodes, graph.n_bonds
     alive = np.asarray(alive, bool)
@@ -170,36 +245,49 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     out = np.zeros((m, 6))
     bonds = np.nonzero(alive)[0]
     loads = _free_body_loads(graph, labels, ~supported, node_forces)
+    if transient is not None:
+        transient = np.asarray(transient, float)
+        if transient.shape != (n, 3) or not np.isfinite(transient).all():
+            raise SpecError("transient", f"must be a finite ({n}, 3) array, got shape {transient.shape}",
+                            "one force vector (N) per node, or None")
+        loads += _free_body_loads(graph, labels, np.ones(k, bool), transient, _reach_weights(graph, transient, reach))
     held = fixed.copy()
     # pin the first node of each free component (its load is self-equilibrated: no reaction)
     _, first = np.unique(labels, return_index=True)
     held[first[~supported]] = True
     if len(bonds) == 0:
         return out, labels, supported
-    op = _operator(graph, bonds)
     scale = _scale_of(graph)
-    ke = np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
-    rows = np.repeat(op.dofs, 12, axis=1).ravel()
-    cols = np.tile(op.dofs, (1, 12)).ravel()
+    op, ke = _element_matrices(graph, bonds, scale, cache)
     ndof = 6 * n
     free_dof = np.repeat(~held, 6)
     index = np.full(ndof, -1)
     index[free_dof] = np.arange(free_dof.sum())
-    keep = free_dof[rows] & free_dof[cols]
     nf = int(free_dof.sum())
     u = np.zeros(ndof)
     if nf:
-        from scipy.sparse.linalg import spsolve
+        from .stress_linear import solve_stiffness
 
-        kmat = coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsc()
-        # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
-        diag = np.asarray(abs(kmat).sum(axis=1)).ravel()
-        empty = diag == 0
-        if empty.any():
-            kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsc()
+        same = cache is not None and cache.get("held") is not None and np.array_equal(cache["held"], held)
+        removed = _only_removed(graph, alive, cache) if same else None
+        if removed is not None:  # a re-solve after bonds broke: take their stiffness out, no assembly
+            kmat = cache["kmat"] - _assemble(cache["ke"][removed], cache["dofs"][removed], free_dof, index, nf)
+            empty = cache["empty"]
+        else:
+            kmat = _assemble(ke, op.dofs, free_dof, index, nf)
+            # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
+            empty = np.asarray(abs(kmat).sum(axis=1)).ravel() == 0
+            if empty.any():
+                kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsr()
         rhs = loads.ravel()[free_dof] / scale
         rhs[empty] = 0.0
-        u[free_dof] = spsolve(kmat, rhs, permc_spec="COLAMD", use_umfpack=False)
+        info: dict = {}
+        u[free_dof] = solve_stiffness(kmat, rhs, graph.centroid[~held],
+                                      x0=cache["u"][free_dof] if same else None,
+                                      pre=cache.get("pre") if same else None, info=info)
+        if cache is not None:
+            cache.update(held=held, u=u.copy(), pre=info.get("pre"), iterations=info.get("iterations"),
+                         method=info.get("method"), kmat=kmat, empty=empty, alive=alive.copy())
     local = np.einsum("mij,mj->mi", op.g, u[op.dofs]) * op.k
     out[bonds] = local
     return out, labels, supported
@@ -211,8 +299,20 @@ def bond_forces(graph, alive, node_forces, fixed) -> tuple[np.ndarray, np.ndarra
     return local[:, 0], np.hypot(local[:, 1], local[:, 2])
 
 
+def fibre_force(graph, normal, moment) -> np.ndarray:
+    """Extreme-fibre stress x area: N + 6 |M1| / d2 + 6 |M2| / d1 on the face's rectangle.
+
+    ``moment``: (M, 2) moments about t1 and t2, or (M,) a magnitude (then the face is taken square).
+    """
+    moment = np.asarray(moment, float)
+    if moment.ndim == 1:
+        return normal + 6.0 * np.abs(moment) / np.maximum(graph.bond_depth, 1e-12)
+    ext = np.maximum(graph.extents(), 1e-12)
+    return normal + 6.0 * (np.abs(moment[:, 0]) / ext[:, 1] + np.abs(moment[:, 1]) / ext[:, 0])
+
+
 def utilisation(graph, normal, shear, moment=None) -> np.ndarray:
-    """Load / capacity of every bond (>= 1: over capacity); ``moment`` (M,) the bending moment."""
+    """Load / capacity of every bond (>= 1: over capacity); ``moment`` (M, 2) about t1, t2 (or (M,))."""
     normal = np.asarray(normal, float)
     shear = np.asarray(shear, float)
     compression = np.maximum(-normal, 0.0)
@@ -222,7 +322,7 @@ def utilisation(graph, normal, shear, moment=None) -> np.ndarray:
     u_t = np.maximum(normal, 0.0) / np.maximum(graph.capacity_tension, tiny)
     ratio = np.maximum(np.maximum(u_c, u_s), u_t)
     if moment is not None:
-        fibre = normal + 6.0 * np.abs(moment) / np.maximum(graph.bond_depth, 1e-12)
+        fibre = fibre_force(graph, normal, moment)
         ratio = np.maximum(ratio, np.maximum(fibre, 0.0) / np.maximum(graph.flexure(), tiny))
     return ratio
 
@@ -232,11 +332,11 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
     return utilisation(graph, normal, shear, moment) >= 1.0
 
 
-def bond_utilisation(graph, alive, node_forces, fixed):
+def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None, transient=None,
+                     reach: float | None = None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
-    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed)
-    ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]),
-                        np.hypot(local[:, 4], local[:, 5]))
+    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach)
+    ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]), local[:, 4:6])
     return np.where(alive, ratio, 0.0), local, labels, supported
 
 
@@ -266,12 +366,15 @@ class SettleResult:
 
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
-           break_fraction: float = 0.25) -> SettleResult:
+           break_fraction: float = 0.25, transient: np.ndarray | None = None,
+           reach: float | None = None) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
     worst one (at least the worst): load re-routes before the next ones go, so failure spreads as
-    it would, instead of every overloaded bond letting go at once.
+    it would, instead of every overloaded bond letting go at once. ``transient``: impact loads,
+    taken by each actor's inertia (see ``solve_bonds``), re-balanced on the actors of every round:
+    once the hit piece breaks off, what is left no longer feels the blow.
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -282,9 +385,12 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     broken, rounds_of, ratios = [], [], []
     stable = False
     rounds = 0
+    cache: dict = {}
+    node_forces = np.asarray(node_forces, float)
+    fixed = np.asarray(fixed, bool)
+    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
     for rnd in range(max_rounds):
         rounds = rnd + 1
-        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed)
         worst = float(ratio.max()) if len(ratio) else 0.0
         if worst < 1.0:
             stable = True
@@ -295,15 +401,39 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
-    else:
-        ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed)
-        stable = bool((ratio < 1.0).all())
+        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach)
+    stable = stable or bool((ratio < 1.0).all())
 
     def cat(xs, dt):
         return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
 
     return SettleResult(alive, cat(broken, np.int64), cat(rounds_of, np.int64), cat(ratios, float),
                         labels, supported, ratio, rounds, stable)
+
+
+def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None):
+    """Re-solve after ``cut`` broke: only the actors that held a broken bond changed.
+
+    The others keep their forces (their loads and bonds did not change), so a local failure in a
+    building of many actors costs a solve of its own actor, not of the whole graph.
+    """
+    from .support_graph import subgraph
+
+    labels = components(graph.n_nodes, graph.bond_pairs, alive)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    supported = np.bincount(labels[fixed], minlength=k) > 0
+    touched = np.zeros(k, bool)
+    touched[labels[graph.bond_pairs[cut].ravel()]] = True
+    nodes = touched[labels]
+    ratio = np.where(alive, ratio, 0.0)
+    if nodes.mean() > 0.5:  # most of the graph: one solve, warm-started
+        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
+        return full, labels, supported
+    sub, node_index, bond_index = subgraph(graph, nodes)
+    part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index],
+                                     transient=None if transient is None else transient[node_index], reach=reach)
+    ratio[bond_index] = part
+    return ratio, labels, supported
 
 
 def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=None):
@@ -330,7 +460,7 @@ def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=
     local, _, _ = solve_bonds(graph, np.ones(graph.n_bonds, bool), forces, fixed)
     normal = local[:, 0]
     shear = np.hypot(local[:, 1], local[:, 2])
-    fibre = normal + 6.0 * np.hypot(local[:, 4], local[:, 5]) / np.maximum(graph.bond_depth, 1e-12)
+    fibre = fibre_force(graph, normal, local[:, 4:6])
     new = {
         "capacity_compression": np.maximum(graph.capacity_compression, factor * np.maximum(-normal, 0.0)),
         "capacity_tension": np.maximum(graph.capacity_tension, factor * np.maximum(normal, 0.0)),
@@ -342,3 +472,4 @@ def design_for_gravity(graph, factor: float = 1.5, gravity: float = 9.81, fixed=
         old = graph.flexure() if key == "capacity_flexure" else getattr(graph, key)
         raised |= value > old
     return dataclasses.replace(graph, designed=raised, **new)
+

@@ -23,6 +23,7 @@ from .strength import strength_arrays
 from .voronoi import _cross, fan_triangles
 
 DESIGN_FACTOR = 1.5  # gravity load a generated or artist building was designed to carry (EN 1990 1.35)
+SLIVER_VOLUME = 0.0005  # m^3 (as fracture.min_shard_volume): smaller shards keep their largest bond
 GROUND_BAND = 0.01  # mesh path: shards within this fraction of the height above the ground are supports
 
 
@@ -53,8 +54,11 @@ class SupportGraph:
     capacity_flexure: np.ndarray | None = None  # (M,) N; None: same as tension
     friction: np.ndarray | None = None  # (M,)
     youngs: np.ndarray | None = None  # (M,) Pa
-    cross_element: np.ndarray | None = None  # (M,) bool
+    cross_element: np.ndarray | None = None  # (M,) bool: a joint between two elements (interface factor applied;
+    # the pieces of one wall panel are one wall, not a joint)
     designed: np.ndarray | None = None  # (M,) bool: capacity raised to carry the design gravity load
+    bond_extent: np.ndarray | None = None  # (M, 2) m: sides of the face's equivalent rectangle along
+    # the bond frame's t1, t2 (stress_solver.bond_frames); None: a square of the bond's area
 
     @property
     def n_nodes(self) -> int:
@@ -67,6 +71,13 @@ class SupportGraph:
     @property
     def bond_depth(self) -> np.ndarray:
         return np.sqrt(self.bond_area)
+
+    def extents(self) -> np.ndarray:
+        """(M, 2) sides of each face's equivalent rectangle along the bond frame's t1 and t2."""
+        if self.bond_extent is not None:
+            return self.bond_extent
+        side = self.bond_depth
+        return np.stack([side, side], 1)
 
     def flexure(self) -> np.ndarray:
         return self.capacity_tension if self.capacity_flexure is None else self.capacity_flexure
@@ -109,6 +120,40 @@ def polyhedron_inertia(shards, density: np.ndarray | None = None):
     return mass, shards.centroid + offset, inertia
 
 
+def face_extents(shards, pairs, centre, normal, area) -> np.ndarray:
+    """(M, 2) sides of a rectangle of each contact's area, shaped like the face.
+
+    The face lies in both shards, so its extent along each in-plane axis (t1, t2 of
+    ``stress_solver.bond_frames``) is at most the overlap of the two shards' extents; the
+    rectangle keeps that aspect ratio and the face's area. A slab's joint is then thin about the
+    axis it bends in (0.22 m deep, not the square root of its area).
+    """
+    from .stress_solver import bond_frames
+
+    m = len(pairs)
+    if m == 0:
+        return np.zeros((0, 2))
+    frames = bond_frames(normal)
+    counts = np.diff(shards.vertex_start)
+    lo = np.full((m, 2), -np.inf)
+    hi = np.full((m, 2), np.inf)
+    for end in (0, 1):
+        s = pairs[:, end]
+        n = counts[s]
+        bond = np.repeat(np.arange(m), n)
+        first = np.repeat(shards.vertex_start[s], n)
+        offset = np.arange(len(bond)) - np.repeat(np.cumsum(n) - n, n)
+        rel = shards.vertices[first + offset] - centre[bond]
+        starts = np.cumsum(n) - n
+        for k in (0, 1):
+            proj = np.einsum("ij,ij->i", rel, frames[bond, k + 1])
+            lo[:, k] = np.maximum(lo[:, k], np.minimum.reduceat(proj, starts))
+            hi[:, k] = np.minimum(hi[:, k], np.maximum.reduceat(proj, starts))
+    side = np.maximum(hi - lo, 1e-9)
+    scale = np.sqrt(area / (side[:, 0] * side[:, 1]))
+    return side * scale[:, None]
+
+
 def shard_min_z(shards) -> np.ndarray:
     """Lowest corner height of every shard."""
     z = shards.vertices[:, 2]
@@ -133,12 +178,14 @@ def support_mask(building, shards, *, ground_z: float | None = None) -> np.ndarr
 
 
 def build_support_graph(building, shards, materials=None, *, ground_z: float | None = None,
-                        design_factor: float = DESIGN_FACTOR, gravity: float = 9.81) -> SupportGraph:
+                        design_factor: float = DESIGN_FACTOR, gravity: float = 9.81,
+                        sliver_volume: float = SLIVER_VOLUME) -> SupportGraph:
     """The support graph of ``shards`` fractured from ``building`` (materials: name -> Material).
 
     Capacities are material strength x area (x interface factor), raised where needed to carry
     ``design_factor`` x the building's own weight (``stress_solver.design_for_gravity``; 0: material
-    capacities only).
+    capacities only). A shard under ``sliver_volume`` (m^3) keeps its largest bond for good
+    (infinite capacities, ``slivers.sliver_bonds``): it never becomes an actor of its own.
     """
     names = np.array([e.material for e in building.elements], dtype=object)[shards.element].astype(str)
     node = strength_arrays(names, materials)
@@ -161,7 +208,9 @@ def build_support_graph(building, shards, materials=None, *, ground_z: float | N
     # two materials in series; a joint (mortar bed, cold joint) is as much softer as it is weaker
     youngs = factor * 2 * node["youngs"][a] * node["youngs"][b] / np.maximum(node["youngs"][a] + node["youngs"][b],
                                                                               1e-300)
+    extent = face_extents(shards, pairs, graph.centroid[keep], graph.normal[keep], area)
     out = SupportGraph(
+        bond_extent=extent,
         mass=mass, centroid=centroid, inertia=inertia, bond_pairs=pairs, bond_area=area,
         bond_centroid=graph.centroid[keep], bond_normal=graph.normal[keep],
         capacity_compression=weaker("compressive") * area,  # bearing: the interface does not weaken it
@@ -169,9 +218,18 @@ def build_support_graph(building, shards, materials=None, *, ground_z: float | N
         support=support_mask(building, shards, ground_z=ground_z), material=names,
         element=np.asarray(shards.element, np.int64), capacity_flexure=weaker("flexural") * scale,
         friction=weaker("friction"), youngs=youngs, cross_element=joint)
+    from .slivers import sliver_bonds
     from .stress_solver import design_for_gravity
 
-    return design_for_gravity(out, design_factor, gravity)
+    out = design_for_gravity(out, design_factor, gravity)
+    keep_forever = sliver_bonds(shards.volume, pairs, area, sliver_volume)
+    if keep_forever.any():
+        import dataclasses
+
+        out = dataclasses.replace(out, **{f: np.where(keep_forever, np.inf, getattr(out, f))
+                                          for f in ("capacity_compression", "capacity_tension",
+                                                    "capacity_shear", "capacity_flexure")})
+    return out
 
 
 def gravity_forces(graph: SupportGraph, gravity: float = 9.81) -> np.ndarray:
@@ -179,3 +237,57 @@ def gravity_forces(graph: SupportGraph, gravity: float = 9.81) -> np.ndarray:
     f = np.zeros((graph.n_nodes, 3))
     f[:, 2] = -graph.mass * gravity
     return f
+
+
+def compound(graph: SupportGraph, labels: np.ndarray, nodes: np.ndarray | None = None):
+    """Mass (K,), centre of mass (K, 3) and inertia tensor about it (K, 3, 3) of each actor.
+
+    ``labels`` (N,) is the actor of every node (``stress_solver.components``); ``nodes`` optionally
+    limits the sum to a subset (e.g. the nodes that are not supports). What a rigid-body engine
+    needs to make each actor one compound body: the shards' inertias moved to the actor's centre
+    of mass (parallel axis theorem).
+    """
+    labels = np.asarray(labels, np.int64)
+    if nodes is None:
+        idx = np.arange(graph.n_nodes)
+    else:
+        nodes = np.asarray(nodes)
+        idx = np.nonzero(nodes)[0] if nodes.dtype == bool else nodes.astype(np.int64)
+    k = int(labels.max()) + 1 if len(labels) else 0
+    lab = labels[idx]
+    m = graph.mass[idx]
+    mass = np.bincount(lab, m, k)
+    com = np.stack([np.bincount(lab, m * graph.centroid[idx, i], k) for i in range(3)], 1)
+    com /= np.maximum(mass, 1e-300)[:, None]
+    r = graph.centroid[idx] - com[lab]
+    shifted = graph.inertia[idx] + m[:, None, None] * ((r * r).sum(1)[:, None, None] * np.eye(3)
+                                                        - np.einsum("ni,nj->nij", r, r))
+    inertia = np.zeros((k, 3, 3))
+    np.add.at(inertia, lab, shifted)
+    return mass, com, inertia
+
+
+_NODE_FIELDS = ("mass", "centroid", "inertia", "support", "material", "element")
+_BOND_FIELDS = ("bond_area", "bond_centroid", "bond_normal", "capacity_compression", "capacity_tension",
+                "capacity_shear", "capacity_flexure", "friction", "youngs", "cross_element", "designed",
+                "bond_extent")
+
+
+def subgraph(graph: SupportGraph, nodes):
+    """The part of ``graph`` on ``nodes`` (bool mask or indices): one actor, for its own solve.
+
+    Returns ``(sub, node_index, bond_index)``: ``sub`` keeps the bonds with both ends in ``nodes``
+    (renumbered), ``node_index`` / ``bond_index`` map its nodes and bonds back to ``graph``'s.
+    """
+    import dataclasses
+
+    nodes = np.asarray(nodes)
+    node_index = np.nonzero(nodes)[0] if nodes.dtype == bool else np.unique(nodes.astype(np.int64))
+    remap = np.full(graph.n_nodes, -1, np.int64)
+    remap[node_index] = np.arange(len(node_index))
+    ends = remap[graph.bond_pairs]
+    bond_index = np.nonzero((ends >= 0).all(1))[0]
+    values = {f: getattr(graph, f)[node_index] for f in _NODE_FIELDS}
+    values.update({f: (None if getattr(graph, f) is None else getattr(graph, f)[bond_index]) for f in _BOND_FIELDS})
+    sub = dataclasses.replace(graph, bond_pairs=ends[bond_index], **values)
+    return sub, node_index, bond_index

@@ -88,6 +88,8 @@ FRACTURE_FIELDS: dict[str, dict] = {
     "gap": meta("Gap left between neighbouring shards (0: exact, touching shards)", "m",
                 0.0, 0.5, soft=(0.0, 0.05)),
     "seed": meta("Random seed: the same seed gives the same shards", "", 0, INT32_MAX, "int"),
+    "min_shard_volume": meta("No shard below this volume: a smaller cell's seed is dropped (0: off)",
+                             "m^3", 0.0, 1000.0, soft=(0.0, 0.01)),
 }
 
 
