@@ -123,8 +123,8 @@ def main():
     t = time.perf_counter()
     shards5k = fracture_building(building, FractureSpec(cell_count=5000))
     out["fracture_5000_s"] = time.perf_counter() - t
-    for label, sim in (("default: glue on shards", SimulationSpec()),
-                       ("glue on empties only", SimulationSpec(glue_on_shards=False))):
+    for label, sim in (("default: glue on shards", SimulationSpec(solver="glue")),
+                       ("glue on empties only", SimulationSpec(solver="glue", glue_on_shards=False))):
         fresh()
         handle = simulation.build_collapse_scene(building, shards5k, sim, TriggerSpec())
         empties = sum(1 for name in handle.glue_names if name.startswith("CXglue"))
@@ -142,7 +142,7 @@ def main():
     trigger = TriggerSpec()
     runs = {"optimised": [], "naive": []}
     # alternate the two, twice, and keep each one's fastest: the machine is shared
-    for label, sim in [("optimised", SimulationSpec()), ("naive", SimulationSpec.naive())] * 2:
+    for label, sim in [("optimised", SimulationSpec(solver="glue")), ("naive", SimulationSpec.naive(solver="glue"))] * 2:
         _h, result, report, per_frame = bake_run(building, shards, sim, trigger)
         run = {"bake_wall_s": result.seconds, "bake_cpu_s": result.cpu_seconds,
                "bars": bars(report, sim), "per_frame": per_frame,
@@ -169,10 +169,10 @@ def main():
         tall = generate_building(BuildingSpec(storeys=10))
         cases.append(("10 storeys", tall, fracture_building(tall)))
     for name, bld, shd in cases:
-        for label, sim in (("awake, naive", SimulationSpec.naive(frame_end=49)),
-                           ("awake, optimised quality", SimulationSpec(frame_end=49, start_asleep=False,
+        for label, sim in (("awake, naive", SimulationSpec.naive(solver="glue", frame_end=49)),
+                           ("awake, optimised quality", SimulationSpec(solver="glue", frame_end=49, start_asleep=False,
                                                                        use_deactivation=False)),
-                           ("default (asleep)", SimulationSpec(frame_end=49))):
+                           ("default (asleep)", SimulationSpec(solver="glue", frame_end=49))):
             _h, result, report, _pf = bake_run(bld, shd, sim, TriggerSpec(type="none"))
             drift = report["drift_first_2s_m"]
             out["stand"][f"{name}, {label}"] = {"drift_m": drift, "bake_cpu_s": result.cpu_seconds}
@@ -183,7 +183,7 @@ def main():
     if not args.quick:
         masses = physics.shard_masses(building, shards)
         passive = physics.anchor_mask(building, shards)
-        glue = physics.plan_glue(building, shards, SimulationSpec.naive(), masses, passive)
+        glue = physics.plan_glue(building, shards, SimulationSpec.naive(solver="glue"), masses, passive)
         raw = raw_bullet(shards, masses, passive, glue, 10, 10, 120)
         if raw is None:
             print("pybullet not installed: no raw-Bullet ratio")

@@ -283,15 +283,24 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         if frame % step == 0 or frame == end:
             log(f"Bake: frame {frame}/{end}")
 
-    from .blender import rough
+    if settings.simulation.solver == "actors":
+        from .blender import actor_shot
 
-    rough.detach(scene)  # bake the exact cells alone; apply_shot_fx brings the rough twins back
-    result = simulation.bake_collapse(scene, progress=progress)
-    log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
-        f"({result.seconds / max(1, result.frames):.3f} s/frame)")
-    positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
-    report = dict(simulation.collapse_report(scene, positions, rotations))
-    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log)
+        shot = make_shards(settings, make_building(settings))
+        with material_presets(settings.materials):
+            report, events, positions, rotations = actor_shot.bake_and_report(
+                scene, shot, progress=progress, log=log)
+    else:
+        from .blender import rough
+
+        rough.detach(scene)  # bake the exact cells alone; apply_shot_fx brings the rough twins back
+        result = simulation.bake_collapse(scene, progress=progress)
+        log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
+            f"({result.seconds / max(1, result.frames):.3f} s/frame)")
+        positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
+        report = dict(simulation.collapse_report(scene, positions, rotations))
+        events = None  # derived from the glue that let go
+    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log, events=events)
     if settings.camera.mode == "auto":
         setup_shot_look(settings, scene, points=shot_points(settings, scene))
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
@@ -305,9 +314,12 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
 
 
 def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, rotations=None,
-                  events_path: Path | None = None, log: Log = _quiet) -> dict:
+                  events_path: Path | None = None, log: Log = _quiet, *, events=None) -> dict:
     """Break events of the baked shot (points in the scene, ``events_path``), then rubble and
-    dust from them; adds ``break_events``, ``rubble``, ``dust`` and their times to ``report``."""
+    dust from them; adds ``break_events``, ``rubble``, ``dust`` and their times to ``report``.
+
+    ``events``: the solver's own break events (the actor solver records them); without them they
+    are derived from the glue constraints that let go in Blender's bake."""
     from .blender import events as ev
     from .blender import fx, rough, simulation
     from .core import break_events
@@ -316,7 +328,8 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     if positions is None or rotations is None:
         positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()
-    events = ev.scene_break_events(scene, positions, rotations)
+    if events is None:
+        events = ev.scene_break_events(scene, positions, rotations)
     ev.add_event_points(scene, events)
     if events_path is not None:
         break_events.write_json(events, events_path)
@@ -370,7 +383,10 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
 
 
 def is_baked(scene) -> bool:
-    """True when the scene's rigid-body simulation is baked (render then only reads the cache)."""
+    """True when the scene's rigid-body simulation is baked (render then only reads the cache),
+    or its actor bake is keyed."""
+    if scene.get("collapse_actor_baked"):
+        return True
     world = scene.rigidbody_world
     return world is not None and world.point_cache is not None and world.point_cache.is_baked
 

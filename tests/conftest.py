@@ -36,13 +36,14 @@ def clean_scene(bpy_module):
     bpy_module.ops.wm.read_factory_settings(use_empty=True)
 
 
-# The tiny shot: one storey, one bay, 40 shards, 12 frames of 64 x 36 Workbench, no Alembic. A
-# test changes only what it is about (see ``tiny_scene_toml``).
+# The tiny shot: one storey, one bay, 40 shards, 12 frames of 64 x 36 Workbench, no Alembic, on
+# Blender's glue bake (the CLI, farm, add-on and bench tests pin that route; test_actors.py covers
+# the actor solver). A test changes only what it is about (see ``tiny_scene_toml``).
 TINY_SCENE = {
     "seed": 2,
     "building": {"storeys": 1, "bays_x": 1, "bays_y": 1},
     "fracture": {"cell_count": 40},
-    "simulation": {"frame_end": 12},
+    "simulation": {"frame_end": 12, "solver": "glue"},
     "trigger": {"type": "demolition", "frame": 3},
     "render": {"resolution": [64, 36], "samples": 1},
     "output": {"alembic": False},

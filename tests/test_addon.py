@@ -165,6 +165,7 @@ cell_count = 321
 pattern = "impact"
 focus = [1.5, 0.25, 1.1]
 [simulation]
+solver = "glue"  # these tests pin the Bullet glue route
 frame_end = 48
 substeps = 8
 [trigger]

@@ -49,7 +49,7 @@ def test_assembly_builds_shards_bodies_and_glue(clean_scene, bpy_module, tiny):
     building, shards = tiny
     original = bpy.data.objects.new("artist mesh", bpy.data.meshes.new("artist mesh"))
     clean_scene.collection.objects.link(original)
-    sim = SimulationSpec(frame_end=20)
+    sim = SimulationSpec(solver="glue", frame_end=20)
     handle = _sim().build_collapse_scene(building, shards, sim, TriggerSpec(frame=10),
                                          source_objects=[original])
     objects = handle.shard_objects()
@@ -100,7 +100,7 @@ def test_assembly_builds_shards_bodies_and_glue(clean_scene, bpy_module, tiny):
 def test_building_stands_still_awake_for_two_seconds(clean_scene, small):
     building, shards = small
     # every shard awake from the start: the glue itself has to hold the building
-    sim = SimulationSpec(frame_end=49, start_asleep=False, use_deactivation=False)
+    sim = SimulationSpec(solver="glue", frame_end=49, start_asleep=False, use_deactivation=False)
     _handle, report = _bake_report(building, shards, sim, TriggerSpec(type="none"))
     assert report["drift_first_2s_m"] <= 0.01
     assert report["glue_broken_fraction"][-1] == 0.0
@@ -113,7 +113,7 @@ def test_default_building_falls_after_ground_storey_demolition(clean_scene):
     building = generate_building()
     shards = fracture_building(building)
     trigger = TriggerSpec()
-    sim = SimulationSpec()
+    sim = SimulationSpec(solver="glue")
     assert sim.frame_end - trigger.frame == 96
     handle, report = _bake_report(building, shards, sim, trigger)
     assert report["pre_trigger_drift_m"] <= 0.01
@@ -129,7 +129,7 @@ def test_default_building_falls_after_ground_storey_demolition(clean_scene):
 ])
 def test_local_triggers_break_only_part(clean_scene, small, kind, kwargs):
     building, shards = small
-    sim = SimulationSpec(frame_end=48)
+    sim = SimulationSpec(solver="glue", frame_end=48)
     _handle, report = _bake_report(building, shards, sim, TriggerSpec(type=kind, frame=6, **kwargs))
     broken = report["glue_broken_fraction"][-1]
     assert 0.01 < broken < 0.6
@@ -139,7 +139,7 @@ def test_local_triggers_break_only_part(clean_scene, small, kind, kwargs):
 
 def test_earthquake_moves_the_ground_and_shakes_the_building(clean_scene, bpy_module, tiny):
     building, shards = tiny
-    sim = SimulationSpec(frame_end=40)
+    sim = SimulationSpec(solver="glue", frame_end=40)
     trigger = TriggerSpec(type="earthquake", frame=4, quake_amplitude=0.2, quake_duration=1.5)
     handle, report = _bake_report(building, shards, sim, trigger)
     motion = physics.earthquake_motion(trigger, sim)
@@ -160,7 +160,7 @@ def test_earthquake_moves_the_ground_and_shakes_the_building(clean_scene, bpy_mo
 def test_same_scene_bakes_to_the_same_transforms(clean_scene, small):
     simulation = _sim()
     building, shards = small
-    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(frame_end=40),
+    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(solver="glue", frame_end=40),
                                              TriggerSpec(frame=4))
     simulation.bake_collapse(handle)
     first = simulation.baked_transforms(handle)
@@ -174,7 +174,7 @@ def test_same_scene_bakes_to_the_same_transforms(clean_scene, small):
 def test_progress_reports_every_frame(clean_scene, tiny):
     simulation = _sim()
     building, shards = tiny
-    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(frame_end=12),
+    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(solver="glue", frame_end=12),
                                              TriggerSpec(type="none"))
     seen = []
     result = simulation.bake_collapse(handle, progress=lambda frame, end: seen.append((frame, end)))
@@ -186,7 +186,7 @@ def test_saved_blend_reloads_and_exports_load_back(clean_scene, bpy_module, tiny
     bpy = bpy_module
     simulation = _sim()
     building, shards = tiny
-    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(frame_end=16),
+    handle = simulation.build_collapse_scene(building, shards, SimulationSpec(solver="glue", frame_end=16),
                                              TriggerSpec(type="impact", frame=4))
     blend = tmp_path / "collapse.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
@@ -220,7 +220,7 @@ def test_saved_blend_reloads_and_exports_load_back(clean_scene, bpy_module, tiny
 @pytest.mark.parametrize("on_shards", [True, False])
 def test_glue_on_shards_or_on_empties_holds(clean_scene, bpy_module, tiny, on_shards):
     building, shards = tiny
-    sim = SimulationSpec(frame_end=24, glue_on_shards=on_shards, start_asleep=False,
+    sim = SimulationSpec(solver="glue", frame_end=24, glue_on_shards=on_shards, start_asleep=False,
                          use_deactivation=False)
     handle, report = _bake_report(building, shards, sim, TriggerSpec(type="none"))
     holders = [bpy_module.data.objects[name] for name in handle.glue_names]
@@ -239,6 +239,6 @@ def test_non_convex_shards_get_mesh_shapes(clean_scene, tiny):
     convex = np.ones(shards.count, bool)
     convex[[3, 5]] = False
     handle = _sim().build_collapse_scene(building, replace(shards, convex=convex),
-                                         SimulationSpec(frame_end=10), TriggerSpec(type="none"))
+                                         SimulationSpec(solver="glue", frame_end=10), TriggerSpec(type="none"))
     shapes = [obj.rigid_body.collision_shape for obj in handle.shard_objects()]
     assert [s for s, shape in enumerate(shapes) if shape == "MESH"] == [3, 5]

@@ -125,6 +125,11 @@ def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: Trigger
     scene = scene or bpy.context.scene
     if META_KEY in scene:
         raise CollapseError(f"scene '{scene.name}' already holds a collapse; build into a new scene")
+    if sim.solver == "actors":  # no rigid-body world: the actor bake writes keyframes
+        from .actors import build_actor_scene
+
+        return build_actor_scene(building, shards, sim, trigger, scene=scene, materials=materials,
+                                 source_objects=source_objects)
     physics.validate_trigger_timing(sim, trigger)
     masses = physics.shard_masses(building, shards)
     passive = physics.anchor_mask(building, shards)
@@ -222,6 +227,7 @@ def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: Trigger
 def stored_specs(scene) -> tuple[SimulationSpec, TriggerSpec]:
     """The SimulationSpec and TriggerSpec a stored collapse was built with."""
     sim = json.loads(scene["collapse_sim"])
+    sim.setdefault("solver", "glue")  # files built before the actor solver existed
     trig = json.loads(scene["collapse_trigger"])
     for key in ("demolition_storeys", "demolition_kinds"):
         trig[key] = tuple(trig[key])

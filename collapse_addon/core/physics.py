@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import SpecError
 
+SOLVERS = ("actors", "glue")
 TRIGGER_TYPES = ("none", "demolition", "impact", "explosion", "earthquake")
 ELEMENT_KINDS_BREAKABLE = ("column", "beam", "slab", "wall", "mesh")
 
@@ -108,6 +109,9 @@ class SimulationSpec:
     (``SimulationSpec.naive()``: every shard awake, 10 substeps, 10 iterations).
     """
 
+    solver: str = field(default="actors", metadata=_meta(
+        "actors: rigid actors + stress solver (docs/actors.md); glue: Blender's Bullet glue bake",
+        kind="choice", choices=SOLVERS))
     frame_start: int = field(default=1, metadata=_meta(
         "First simulated frame", "frame", 0, 1_000_000, kind="int"))
     frame_end: int = field(default=120, metadata=_meta(
@@ -152,6 +156,8 @@ class SimulationSpec:
         "Bullet collision margin of the shards; 0 keeps Blender's embedded default", "m", 0.0, 1.0))
 
     def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise SpecError("solver", f"unknown solver {self.solver!r}", f"choose from {', '.join(SOLVERS)}")
         _validate_ranges(self)
         if self.frame_end <= self.frame_start:
             raise SpecError("frame_end", f"{self.frame_end} is not after frame_start {self.frame_start}",
@@ -233,6 +239,10 @@ class TriggerSpec:
     impact_target: tuple[float, float, float] | None = field(default=None, metadata=_meta(
         "Point the ball is aimed at; none: the south facade's middle, first floor", "m",
         kind="optional_point"))
+    impact_cable: float = field(default=0.0, metadata=_meta(
+        "Actor solver: cable length of a wrecking ball swinging into the target (a pendulum "
+        "released from rest at the height that gives impact_speed); 0: a free projectile", "m",
+        0.0, 1000.0))
     # explosion
     explosion_point: tuple[float, float, float] | None = field(default=None, metadata=_meta(
         "Centre of the blast; none: inside the south facade's middle, first floor", "m",

@@ -25,6 +25,13 @@ def _point_cache_override(scene):
 
 def free_bake(scene) -> None:
     """Drop the rigid-body cache (baked or not): the scene is back to its unsimulated state."""
+    from ..blender import actors
+
+    if actors.is_actor_scene(scene):
+        handle = simulation.CollapseScene.from_scene(scene)
+        objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+        actors.unbake(scene, objects)
+        return
     world = scene.rigidbody_world
     if world is None:
         return
@@ -36,7 +43,16 @@ def free_bake(scene) -> None:
 def bake_job(shot, scene):
     """Step the simulation frame by frame (one step per frame), mark the cache baked, then do
     what ``api.bake_shot`` does after its bake: the collapse report and the camera framed on the
-    debris."""
+    debris. The actor solver bakes in one step (``api.bake_shot``)."""
+    from ..blender import actors
+
+    if actors.is_actor_scene(scene):
+        yield 0.0, "Baking with the actor solver"
+        report = api.bake_shot(shot, scene=scene)
+        scene["collapse_ui_report"] = json.dumps(report, default=float)
+        scene.frame_set(scene.frame_start)
+        yield 1.0, f"Baked frames {scene.frame_start}-{scene.frame_end}" + _summary(report)
+        return
     cache = scene.rigidbody_world.point_cache
     start, end = cache.frame_start, cache.frame_end
     free_bake(scene)

@@ -73,8 +73,7 @@ def has_shards(scene) -> bool:
 
 
 def is_baked(scene) -> bool:
-    world = scene.rigidbody_world
-    return world is not None and world.point_cache is not None and world.point_cache.is_baked
+    return api.is_baked(scene)  # Bullet's cache, or the actor solver's keys
 
 
 def scene_status(scene) -> list[str]:
@@ -347,7 +346,8 @@ class COLLAPSE_OT_bake(JobOperator, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and context.scene.rigidbody_world is not None
+        return context.scene is not None and (context.scene.rigidbody_world is not None
+                                              or has_shards(context.scene))
 
     def make_job(self, context):
         from .bake import bake_job
@@ -426,7 +426,8 @@ class COLLAPSE_OT_export(JobOperator, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and context.scene.rigidbody_world is not None
+        return context.scene is not None and (context.scene.rigidbody_world is not None
+                                              or has_shards(context.scene))
 
     def make_job(self, context):
         scene = context.scene

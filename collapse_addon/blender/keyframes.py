@@ -1,0 +1,55 @@
+"""Baked motion -> native, scrubbable keyframes, written in bulk (``keyframe_points.add`` + ``foreach_set``).
+
+Blender 4.2-4.3 keep an action's F-curves in ``action.fcurves``; 4.4+ use layered actions (layers,
+strips, channelbags per slot) and 5.0 removed ``action.fcurves``. ``ensure_fcurve`` is the one
+place that difference lives.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+# Keyframe interpolation enum values as ``foreach_set`` takes them (CONSTANT 0, LINEAR 1, BEZIER 2).
+LINEAR = 1
+
+
+def ensure_fcurve(action, obj, data_path: str, index: int):
+    """The F-curve of ``obj``'s ``data_path[index]`` in ``action`` (made if missing)."""
+    if hasattr(action, "fcurve_ensure_for_datablock"):  # 4.4+: layered action, the object's slot
+        return action.fcurve_ensure_for_datablock(obj, data_path, index=index)
+    curve = action.fcurves.find(data_path, index=index)  # 4.2-4.3: legacy action
+    return curve if curve is not None else action.fcurves.new(data_path, index=index)
+
+
+def write_curve(curve, frames: np.ndarray, values: np.ndarray) -> None:
+    """All keys of one F-curve at once, LINEAR."""
+    points = curve.keyframe_points
+    points.add(len(frames))
+    points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
+    points.foreach_set("interpolation", np.full(len(frames), LINEAR, np.int32))
+    curve.update()
+
+
+def key_transforms(obj, frames: np.ndarray, location: np.ndarray, quaternion: np.ndarray,
+                   name: str | None = None) -> None:
+    """Key ``obj``'s location (F, 3) and rotation quaternion (F, 4, w first) at ``frames``."""
+    obj.rotation_mode = "QUATERNION"
+    action = bpy.data.actions.new(name or f"{obj.name} motion")
+    obj.animation_data_create().action = action
+    frames = np.asarray(frames, float)
+    for k in range(3):
+        write_curve(ensure_fcurve(action, obj, "location", k), frames, location[:, k])
+    for k in range(4):
+        write_curve(ensure_fcurve(action, obj, "rotation_quaternion", k), frames, quaternion[:, k])
+
+
+def clear_motion(objects) -> None:
+    """Drop the motion actions of ``objects`` (a re-bake starts from the rest pose)."""
+    for obj in objects:
+        data = obj.animation_data
+        if data is not None and data.action is not None:
+            action = data.action
+            data.action = None
+            if action.users == 0:
+                bpy.data.actions.remove(action)

@@ -1,0 +1,472 @@
+"""The rigid-actor collapse solver: stress solver + rigid actors, frame by frame (pure, no bpy).
+
+The intact, supported building is static: the stress solver (``core.stress_solver.settle``) judges
+its bonds under gravity, trigger loads and the contact loads of debris (pancaking, the ball). What
+loses support becomes an actor (one rigid body, a compound of its shards) in ``ActorWorld``; an
+actor that is hit or lands hard has its bonds re-judged under its contact and inertial loads and
+splits into new actors, each created with the parent's velocity at its place. Every broken bond is
+a ``BreakEvents`` row. Nothing moves before the trigger frame. See ``docs/actors.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from . import physics
+from .actor_world import STATIC, ActorWorld
+from .break_events import BreakEvents
+from .rigid import ContactModel, ShardShapes, quat_matrix
+from .stress_solver import components
+
+#: A moving actor is re-judged when its contacts accelerate it by more than this many g.
+CHECK_G = 1.5
+#: ... and again only when that acceleration grows by this factor over the last judged one.
+REJUDGE_GROWTH = 1.25
+#: Contact loads on the standing building are re-judged when they change by more than this share.
+RELOAD_CHANGE = 0.2
+#: Stress-solver rounds (solve, break the worst, re-solve) per judgement of the standing building
+#: and of a moving actor; a judgement that does not finish goes on at the next one.
+STATIC_ROUNDS = 4
+ACTOR_ROUNDS = 12
+#: Each round breaks the overloaded bonds within this share of the worst one.
+BREAK_FRACTION = 0.5
+#: Frames between two judgements of one actor, and of the standing building under contact loads.
+JUDGE_EVERY = 3
+#: Frames between two judgements of the standing building while a trigger keeps firing.
+TRIGGER_JUDGE_EVERY = 3
+#: Reach (m) of a blow's load into the standing building (see ``settle_static``).
+IMPACT_REACH = 3.0
+#: Actors of more shards than this are judged within LANDING_REACH (m) of their contacts.
+LOCAL_NODES = 150
+LANDING_REACH = 4.0
+#: Shards a blow frees of every bond become rubble that collides with the ground only.
+CRUSH = True
+#: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
+OMEGA_DT = 0.35
+
+
+@dataclass
+class ActorBake:
+    """What the actor solver computed, at every frame from ``frame_start`` (both ends included)."""
+
+    frame_start: int
+    positions: np.ndarray  # (F, S, 3) shard centroids
+    quaternions: np.ndarray  # (F, S, 4) shard rotations (w, x, y, z)
+    ball: np.ndarray | None  # (F, 3) ball centre, or None
+    actors: np.ndarray  # (F,) moving actors (awake) at each frame
+    pieces: np.ndarray  # (F,) actors and loose shards (awake or asleep)
+    events: BreakEvents
+    seconds: float
+    settle_calls: int
+
+    @property
+    def frames(self) -> np.ndarray:
+        return np.arange(self.frame_start, self.frame_start + len(self.positions))
+
+
+#: Storey height (m) assumed for a mesh building's storey bands (it has no storeys of its own).
+MESH_STOREY = 3.0
+
+
+def mesh_demolition(plan, building, shards, trigger, support):
+    """Charges in storey bands of a mesh building (no element kinds there): every shard whose
+    centroid is in a demolished storey's band (and plan region), supports included."""
+    from .regions import in_storey
+
+    z0 = float(building.lo[2])
+    pick = np.zeros(shards.count, bool)
+    for storey in trigger.demolition_storeys:
+        pick |= in_storey(shards.centroid, int(storey), MESH_STOREY, z0, trigger.demolition_region)
+    kicked = np.nonzero(pick)[0]
+    centre = physics.building_plan_centre(building)
+    outward = shards.centroid[kicked] - centre
+    outward[:, 2] = 0.0
+    outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+    return replace(plan, kicked=kicked, kick_velocity=outward * trigger.kick_speed, kick_frame=None,
+                   pulverized=trigger.demolition_pulverize)
+
+
+def pendulum(trigger, gravity: float) -> dict:
+    """A wrecking ball on a cable of ``impact_cable`` m that touches ``impact_target`` at the
+    bottom of its swing, released from rest at the height that gives ``impact_speed`` there."""
+    target = np.asarray(trigger.impact_target, float)
+    start = np.asarray(trigger.impact_start, float)
+    out = start - target
+    out[2] = 0.0
+    out /= max(np.linalg.norm(out), 1e-9)
+    length = float(trigger.impact_cable)
+    low = target + out * trigger.impact_radius
+    pivot = low + np.array([0.0, 0.0, length])
+    drop = min(trigger.impact_speed ** 2 / (2 * gravity), 1.8 * length)
+    angle = np.arccos(np.clip(1 - drop / length, -1.0, 1.0))
+    begin = pivot + length * (np.sin(angle) * out - np.cos(angle) * np.array([0.0, 0.0, 1.0]))
+    return {"mass": trigger.impact_mass, "radius": trigger.impact_radius, "start": begin,
+            "velocity": np.zeros(3), "pivot": pivot}
+
+
+class _Ball:
+    """The wrecking ball: a sphere, free or on a cable (a pendulum)."""
+
+    def __init__(self, spec: dict, omega: float):
+        self.x = np.asarray(spec["start"], float).copy()
+        self.v = np.zeros(3)
+        self.launch = np.asarray(spec["velocity"], float)
+        self.mass = float(spec["mass"])
+        self.radius = float(spec["radius"])
+        self.pivot = None if spec.get("pivot") is None else np.asarray(spec["pivot"], float)
+        self.length = 0.0 if self.pivot is None else float(np.linalg.norm(self.x - self.pivot))
+        self.omega = omega
+        self.released = False
+
+
+def _break_rows(graph, bonds, causes, loads, frame, t, pos, quat, materials):
+    rows = []
+    if not len(bonds):
+        return rows
+    a, b = graph.bond_pairs[bonds].T
+    rot = quat_matrix(quat[a])
+    where = pos[a] + np.einsum("bij,bj->bi", rot, graph.bond_centroid[bonds] - graph.centroid[a])
+    normal = np.einsum("bij,bj->bi", rot, graph.bond_normal[bonds])
+    for k, _g in enumerate(bonds):
+        rows.append((float(t), int(frame), where[k], normal[k], float(loads[k]), int(a[k]), int(b[k]),
+                     str(materials[a[k]]), str(materials[b[k]]), str(causes[k])))
+    return rows
+
+
+class ActorSolver:
+    """One collapse, stepped frame by frame (``run`` does the whole shot)."""
+
+    def __init__(self, building, shards, sim: physics.SimulationSpec, trigger: physics.TriggerSpec,
+                 *, materials=None):
+        from .stress_solver import settle
+        from .support_graph import build_support_graph, gravity_forces
+
+        self._settle = settle
+        self.sim = sim
+        self.dt = sim.frame_seconds / sim.substeps
+        ground_z = float(building.lo[2])
+        self.graph = build_support_graph(building, shards, materials, ground_z=ground_z,
+                                         gravity=sim.gravity)
+        self.gravity_load = gravity_forces(self.graph, sim.gravity)
+        omega = OMEGA_DT / self.dt
+        self.world = ActorWorld(ShardShapes.from_shards(shards), shards.centroid, self.graph.mass,
+                                self.graph.inertia, ground_z=ground_z, gravity=sim.gravity,
+                                contact=ContactModel(omega))
+        self.alive = np.ones(self.graph.n_bonds, bool)
+        self.events: list[tuple] = []
+        self.settle_calls = 0
+        self.solved_load = np.zeros((self.graph.n_nodes, 3))
+        # actor -> (contact acceleration, frame) it was last judged at
+        self.judged: dict[int, tuple[float, int]] = {}
+        self.solved_frame = -JUDGE_EVERY
+        self.unfinished = self.static_unfinished = False
+        self.trigger = trigger
+        self.plan = self._plan(building, shards, trigger)
+        self.ball = _Ball(self.plan.ball, omega) if self.plan.ball is not None else None
+        self.quake_motion = self.plan.ground_motion
+        self.ball_hit = np.zeros(self.graph.n_nodes, bool)  # shards the ball touched this frame
+
+    def _plan(self, building, shards, trigger):
+        g = self.graph
+        glue = physics.Glue(pairs=g.bond_pairs, contact=np.arange(g.n_bonds), centroid=g.bond_centroid,
+                            area=g.bond_area, strength=np.zeros(g.n_bonds),
+                            static_load=np.zeros(g.n_bonds), threshold=np.zeros(g.n_bonds))
+        passive = g.support & (physics.shard_kinds(building, shards) == "foundation")
+        if trigger.type == "impact" and trigger.impact_target is None:
+            # aim at mid-height of the building (never above its roof)
+            lo, hi = building.lo, building.hi
+            centre = physics.building_plan_centre(building)
+            trigger = replace(trigger, impact_target=(float(centre[0]), float(lo[1]),
+                                                      float(0.5 * (max(lo[2], 0.0) + hi[2]))))
+        plan = physics.plan_trigger(building, shards, self.sim, trigger, glue, passive)
+        if plan.type == "demolition" and building.spec is None:
+            plan = mesh_demolition(plan, building, shards, trigger, self.graph.support)
+        if plan.ball is not None and trigger.impact_cable > 0:
+            plan = replace(plan, ball=pendulum(physics.resolve_trigger(building, trigger),
+                                               self.sim.gravity))
+        return plan
+
+    # ---------------------------------------------------------------------------- breaking
+
+    def _cut(self, bonds, cause, frame, loads=None) -> None:
+        bonds = np.asarray(bonds, np.int64)
+        bonds = bonds[self.alive[bonds]]
+        if not len(bonds):
+            return
+        self.alive[bonds] = False
+        pos, quat = self.world.shard_poses()
+        t = (frame - self.sim.frame_start) * self.sim.frame_seconds
+        loads = np.zeros(len(bonds)) if loads is None else np.asarray(loads, float)[:len(bonds)]
+        causes = np.full(len(bonds), cause) if isinstance(cause, str) else cause
+        self.events += _break_rows(self.graph, bonds, causes, loads, frame, t, pos, quat,
+                                   self.graph.material)
+
+    def _bonds_of(self, mask: np.ndarray) -> np.ndarray:
+        a, b = self.graph.bond_pairs.T
+        return mask[a] & mask[b] & self.alive
+
+    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds) -> np.ndarray:
+        """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels."""
+        alive = self._bonds_of(nodes_mask)
+        self.settle_calls += 1
+        # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
+        result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
+                              max_rounds=rounds, break_fraction=BREAK_FRACTION)
+        self.unfinished = not result.stable
+        broken = result.broken
+        if len(broken):
+            cap = self.graph.capacity_tension[broken]
+            impulse = result.broken_ratio * cap * self.sim.frame_seconds
+            self._cut(broken, cause_of(broken), frame, impulse)
+        return result.labels, result.supported
+
+    def settle_static(self, frame: int, extra=None, cause: str = "overload") -> None:
+        """Judge the standing building; what loses support starts to move as actors."""
+        static = self.world.owner == STATIC
+        if not static.any():
+            return
+        forces = self.gravity_load.copy()
+        if self.quake_motion is not None:
+            forces -= self.graph.mass[:, None] * self._ground_accel(frame)
+        if extra is not None:
+            forces += extra
+        loaded = np.zeros(self.graph.n_nodes, bool)
+        if extra is not None:
+            loaded = np.linalg.norm(extra, axis=1) > 0
+
+        def cause_of(broken):
+            a, b = self.graph.bond_pairs[broken].T
+            return np.where(loaded[a] | loaded[b], cause, "overload")
+
+        self._drop_unsupported(static)
+        static = self.world.owner == STATIC
+        fixed = self.graph.support
+        hit = static & self.ball_hit
+        if hit.any() and extra is not None:
+            # a blow is resisted by the inertia of what is near it, not by the whole frame: judge it
+            # on the neighbourhood within IMPACT_REACH, the rest held as a rigid boundary for the
+            # blow's few milliseconds; then the building once more under gravity alone
+            reach = cKDTree(self.graph.centroid[hit]).query(self.graph.centroid, k=1)[0]
+            fixed = fixed | (reach > IMPACT_REACH)
+        if static.any():
+            labels, supported = self._judge(static, forces, fixed, frame, cause_of,
+                                            STATIC_ROUNDS)
+            if hit.any() and extra is not None:
+                self._drop_unsupported(self.world.owner == STATIC)
+                static = self.world.owner == STATIC
+                self._judge(static, self.gravity_load.copy(), self.graph.support, frame,
+                            lambda broken: np.full(len(broken), "overload"), STATIC_ROUNDS)
+            self.static_unfinished = self.unfinished
+            self._drop_unsupported(static)
+        self.solved_load = np.zeros_like(forces) if extra is None else extra.copy()
+        self.solved_frame = frame
+
+    def _drop_unsupported(self, static: np.ndarray) -> None:
+        """Parts of the standing building with no path to a support fall as actors (a free body
+        in free fall carries no internal load: no solve needed)."""
+        labels = components(self.graph.n_nodes, self.graph.bond_pairs, self._bonds_of(static))
+        held = np.zeros(labels.max() + 1, bool)
+        held[labels[static & self.graph.support]] = True
+        falling = static & ~held[labels]
+        for comp in np.unique(labels[falling]):
+            self.world.make_actor(np.nonzero(falling & (labels == comp))[0])
+
+    def judge_actor(self, actor: int, contact: np.ndarray, frame: int) -> None:
+        """Re-judge a moving actor under its contact and inertial loads; split it if bonds fail."""
+        nodes = self.world.owner == actor
+        if nodes.sum() < 2 or not self._bonds_of(nodes).any():
+            return
+        _, quat = self.world.shard_poses()
+        rot = quat_matrix(quat[nodes])
+        forces = np.zeros((self.graph.n_nodes, 3))
+        # loads in the shards' rest frame (the graph's geometry): R^T (contact + weight)
+        world = contact[nodes] + self.gravity_load[nodes]
+        accel = np.linalg.norm(contact[nodes].sum(0)) / self.world.body_mass[actor]
+        fixed = np.zeros(self.graph.n_nodes, bool)
+        touched = nodes & (np.linalg.norm(contact, axis=1) > 0)
+        if nodes.sum() > LOCAL_NODES and touched.any():
+            # a big actor's landing is judged near its contacts, the rest of it held as a rigid
+            # boundary for the blow (as for the ball); loads less the actor's rigid acceleration
+            reach = cKDTree(self.graph.centroid[touched]).query(self.graph.centroid[nodes], k=1)[0]
+            fixed[np.nonzero(nodes)[0][reach > LANDING_REACH]] = True
+            world = world - self.graph.mass[nodes, None] * (world.sum(0) / self.graph.mass[nodes].sum())
+        forces[nodes] = np.einsum("sji,sj->si", rot, world)
+        cause = "impact" if accel > 2.0 * self.sim.gravity else "overload"
+        labels, _ = self._judge(nodes, forces, fixed, frame,
+                                lambda broken: np.full(len(broken), cause), ACTOR_ROUNDS)
+        comps = np.unique(labels[nodes])
+        if len(comps) > 1:
+            for comp in comps:
+                piece = np.nonzero(nodes & (labels == comp))[0]
+                # a shard that lost every bond to a blow is crushed: rubble that no longer
+                # carries what is above it (collides with the ground only), so the block above
+                # comes down onto the next storey: a crush-down, not a stack of loose shards
+                crushed = CRUSH and cause == "impact" and len(piece) == 1
+                self.world.make_actor(piece, ghost=crushed)
+
+    # ---------------------------------------------------------------------------- triggers
+
+    def _ground_accel(self, frame: int) -> np.ndarray:
+        m = self.quake_motion
+        i = frame - self.sim.frame_start
+        if i <= 0 or i >= len(m) - 1:
+            return np.zeros(3)
+        return (m[i + 1] - 2 * m[i] + m[i - 1]) / self.sim.frame_seconds ** 2
+
+    def fire(self, frame: int) -> bool:
+        """Apply what the trigger does at ``frame``; True when the building must be re-judged."""
+        plan = self.plan
+        fired = False
+        if len(plan.kicked):
+            now = np.nonzero(plan.kick_frames() == frame)[0]
+            if len(now):
+                shards = plan.kicked[now]
+                mask = np.zeros(self.graph.n_nodes, bool)
+                mask[shards] = True
+                a, b = self.graph.bond_pairs.T
+                self._cut(np.nonzero((mask[a] | mask[b]) & self.alive)[0], "trigger", frame)
+                ghost = plan.type == "demolition" and plan.pulverized
+                for s, vel in zip(shards, plan.kick_velocity[now], strict=True):
+                    if self.world.owner[s] == STATIC:
+                        self.world.make_actor(np.array([s]), ghost=ghost, velocity=vel)
+                fired = True
+        if self.ball is not None and frame == plan.frame:
+            self.ball.v = self.ball.launch.copy()
+            self.ball.released = True
+        if self.quake_motion is not None:
+            i = frame - self.sim.frame_start
+            m = self.quake_motion
+            self.world.ground_offset = m[i].copy()
+            nxt = m[min(i + 1, len(m) - 1)]
+            self.world.ground_velocity = (nxt - m[i]) / self.sim.frame_seconds
+            fired = fired or bool(np.any(np.abs(self._ground_accel(frame)) > 1e-9))
+        return fired
+
+    def _ball_step(self, dt: float) -> None:
+        ball = self.ball
+        if ball is None or not ball.released:
+            return
+        world = self.world
+        pos, quat = world.shard_poses()
+        near = np.nonzero(np.linalg.norm(pos - ball.x, axis=1)
+                          < ball.radius + world.shapes.radius)[0]
+        force = np.zeros(3)
+        if len(near):
+            rot = quat_matrix(quat[near])
+            local = np.einsum("sji,sj->si", rot, ball.x - pos[near])
+            planes = world.shapes.planes[near]
+            signed = np.einsum("sk,sfk->sf", local, planes[:, :, :3]) - planes[:, :, 3]
+            face = signed.argmax(1)
+            gap = signed[np.arange(len(near)), face]
+            hit = gap < ball.radius
+            if hit.any():
+                s = near[hit]
+                normal = np.einsum("sij,sj->si", rot[hit], planes[hit, face[hit], :3])
+                depth = ball.radius - gap[hit]
+                point = ball.x - normal * (ball.radius - 0.5 * depth)[:, None]
+                rel = ball.v - world.shard_velocity(s, point)
+                from .rigid import penalty_forces
+
+                f = penalty_forces(depth, normal, rel, np.full(len(s), ball.mass),
+                                   np.full(len(s), len(s)), world.contact)
+                force = f.sum(0)
+                world.push(s, point, -f)
+                self.ball_hit[s] = True
+        if ball.x[2] - ball.radius < world.ground_z:
+            force[2] += ball.mass * ball.omega ** 2 * (world.ground_z - ball.x[2] + ball.radius) \
+                - 2 * ball.mass * ball.omega * 0.7 * min(ball.v[2], 0.0)
+        ball.v += dt * (force / ball.mass - np.array([0, 0, self.sim.gravity]))
+        ball.x += dt * ball.v
+        if ball.pivot is not None:  # the cable: keep its length, drop the radial speed
+            arm = ball.x - ball.pivot
+            radial = arm / max(np.linalg.norm(arm), 1e-9)
+            ball.x = ball.pivot + radial * ball.length
+            ball.v -= float(ball.v @ radial) * radial
+
+    # ---------------------------------------------------------------------------------- run
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> ActorBake:
+        t0 = time.perf_counter()
+        sim = self.sim
+        frames = sim.frame_count
+        n = self.graph.n_nodes
+        positions = np.empty((frames, n, 3))
+        quats = np.empty((frames, n, 4))
+        ball = np.empty((frames, 3)) if self.ball is not None else None
+        actors = np.zeros(frames, np.int64)
+        pieces = np.zeros(frames, np.int64)
+
+        def record(i):
+            positions[i], quats[i] = self.world.shard_poses()
+            if ball is not None:
+                ball[i] = self.ball.x
+            actors[i] = int(self.world.awake.sum())
+            pieces[i] = int(self.world.alive.sum())
+
+        # the standing building judged under its own weight: what cannot carry itself falls
+        self.settle_static(sim.frame_start)
+        self.solved_frame = sim.frame_start - TRIGGER_JUDGE_EVERY
+        pending = False
+        record(0)
+        for i, frame in enumerate(range(sim.frame_start, sim.frame_end)):
+            pending = self.fire(frame) or pending
+            if pending and frame - self.solved_frame >= TRIGGER_JUDGE_EVERY:
+                # a sequenced demolition fires every frame: the building re-routes its load at
+                # most every few frames (the cut shards fall at once all the same)
+                self.settle_static(frame, cause="trigger")
+                pending = False
+            contact = np.zeros((n, 3))
+            self.ball_hit[:] = False
+            for _ in range(sim.substeps):
+                self._ball_step(self.dt)
+                self.world.step(self.dt)
+                contact += self.world.shard_force
+            contact /= sim.substeps
+            self.world.wake_hit()
+            self._after_frame(frame + 1, contact)
+            record(i + 1)
+            if progress is not None:
+                progress(frame + 1, sim.frame_end)
+        events = BreakEvents.from_lists(self.events)
+        return ActorBake(sim.frame_start, positions, quats, ball, actors, pieces, events,
+                         time.perf_counter() - t0, self.settle_calls)
+
+    def _after_frame(self, frame: int, contact: np.ndarray) -> None:
+        world = self.world
+        owner = world.owner
+        # moving actors hit or landing hard: judge their bonds under the contact loads
+        moving = np.nonzero(world.awake)[0]
+        if len(moving):
+            has = owner >= 0
+            total = np.zeros((world.count, 3))
+            np.add.at(total, owner[has], contact[has])
+            accel = np.linalg.norm(total, axis=1) / np.maximum(world.body_mass, 1e-9)
+            for actor in moving[accel[moving] > CHECK_G * self.sim.gravity]:
+                last_accel, last_frame = self.judged.get(int(actor), (0.0, -JUDGE_EVERY))
+                if accel[actor] > REJUDGE_GROWTH * last_accel and frame - last_frame >= JUDGE_EVERY:
+                    self.judged[int(actor)] = (float(accel[actor]), frame)
+                    self.judge_actor(int(actor), contact, frame)
+        # the standing building under the debris and the ball (pancaking, impacts)
+        static = owner == STATIC
+        load = np.where(static[:, None], contact, 0.0)
+        delta = np.linalg.norm(load - self.solved_load, axis=1)
+        change = np.linalg.norm(delta)
+        scale = max(np.linalg.norm(load), np.linalg.norm(self.solved_load), 1e-9)
+        change *= float(np.any(delta > 0.5 * self.graph.mass * self.sim.gravity))
+        quake = self.quake_motion is not None and np.any(self._ground_accel(frame) != 0)
+        due = frame - self.solved_frame >= JUDGE_EVERY
+        changed = change > RELOAD_CHANGE * scale and np.linalg.norm(load) > 0
+        if (due and (changed or self.static_unfinished)) or quake:
+            cause = "impact" if self.ball is not None or len(moving) else "overload"
+            self.settle_static(frame, extra=load, cause=cause)
+
+
+def bake_actors(building, shards, sim, trigger, *, materials=None,
+                progress: Callable[[int, int], None] | None = None) -> ActorBake:
+    """Run the actor solver over the whole shot (see ``ActorSolver``)."""
+    return ActorSolver(building, shards, sim, trigger, materials=materials).run(progress)

@@ -1,0 +1,332 @@
+"""The moving part of the actor solver: rigid actors (compounds of shards) and their contacts.
+
+Pure numpy/scipy (never bpy). Shards belong to the static building (owner -1: it does not move,
+or moves with the ground in an earthquake), or to an actor. Actors that come to rest fall asleep
+and become obstacles like the static building until something heavy hits them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .rigid import ContactModel, ShardShapes, penalty_forces, quat_matrix, quat_mul
+
+STATIC = -1
+SLEEP_SPEED = 0.05  # m/s
+SLEEP_SPIN = 0.1  # rad/s
+SLEEP_STEPS = 30
+MAX_SPIN = 30.0  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
+
+
+class ActorWorld:
+    """Actors of shards, stepped with penalty contacts against each other, the building and the ground."""
+
+    def __init__(self, shapes: ShardShapes, rest_centroid, mass, inertia, *, ground_z: float,
+                 gravity: float, contact: ContactModel):
+        self.shapes = shapes
+        self.rest = np.asarray(rest_centroid, float)
+        self.mass = np.asarray(mass, float)
+        self.inertia = np.asarray(inertia, float)
+        self.ground_z = float(ground_z)
+        self.gravity = float(gravity)
+        self.contact = contact
+        n = len(self.mass)
+        self.owner = np.full(n, STATIC, np.int64)
+        self.offset = np.zeros((n, 3))  # shard centroid in its actor's body frame
+        self.shard_q = np.tile([1.0, 0, 0, 0], (n, 1))  # shard rotation in its actor's body frame
+        self.com = np.zeros((0, 3))
+        self.q = np.zeros((0, 4))
+        self.v = np.zeros((0, 3))
+        self.w = np.zeros((0, 3))
+        self.body_mass = np.zeros(0)
+        self.body_inertia = np.zeros((0, 3, 3))
+        self.awake = np.zeros(0, bool)
+        self.ghost = np.zeros(0, bool)  # collides with the ground only (cut supports)
+        self.alive = np.zeros(0, bool)
+        self.still = np.zeros(0, np.int64)
+        self.ground_offset = np.zeros(3)
+        self.ground_velocity = np.zeros(3)
+        self.shard_force = np.zeros((n, 3))  # contact force on each shard, last step
+        self.pushed = np.zeros((n, 3))  # external forces on shards for the next step (the ball)
+        self.pushed_at = np.zeros((n, 3))
+        self._obstacles = None
+
+    def push(self, shards, points, forces) -> None:
+        """Apply ``forces`` at ``points`` on ``shards`` during the next step."""
+        np.add.at(self.pushed, shards, forces)
+        self.pushed_at[shards] = points
+
+    # ---------------------------------------------------------------------------------- poses
+
+    @property
+    def count(self) -> int:
+        return len(self.body_mass)
+
+    def shard_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """World centroid (S, 3) and rotation quaternion (S, 4) of every shard."""
+        pos = self.rest + self.ground_offset
+        quat = np.tile([1.0, 0, 0, 0], (len(self.mass), 1))
+        moved = self.owner >= 0
+        if moved.any():
+            a = self.owner[moved]
+            rot = quat_matrix(self.q[a])
+            pos = pos.copy()
+            pos[moved] = self.com[a] + np.einsum("sij,sj->si", rot, self.offset[moved])
+            quat[moved] = quat_mul(self.q[a], self.shard_q[moved])
+        return pos, quat
+
+    def shard_velocity(self, shards: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Velocity of ``points`` (P, 3) carried by ``shards`` (P,)."""
+        out = np.tile(self.ground_velocity, (len(shards), 1))
+        moved = self.owner[shards] >= 0
+        a = self.owner[shards][moved]
+        out[moved] = self.v[a] + np.cross(self.w[a], points[moved] - self.com[a])
+        return out
+
+    # ------------------------------------------------------------------------------- creation
+
+    def make_actor(self, shards: np.ndarray, velocity_at=None, *, ghost: bool = False,
+                   velocity=None) -> int:
+        """Make ``shards`` (currently static or in other actors) one new, awake actor.
+
+        Its velocity: ``velocity_at(points)`` (linear velocity field, e.g. the parent's
+        ``v + w x r``) at its centroid, with the parent's spin, or ``velocity`` (3,).
+        """
+        shards = np.asarray(shards, np.int64)
+        pos, quat = self.shard_poses()
+        parents = self.owner[shards]
+        m = self.mass[shards]
+        total = float(m.sum())
+        com = (pos[shards] * m[:, None]).sum(0) / total
+        rot = quat_matrix(quat[shards])
+        inertia = np.einsum("sij,sjk,slk->il", rot, self.inertia[shards], rot)
+        r = pos[shards] - com
+        inertia += np.einsum("s,sij->ij", m, (r * r).sum(1)[:, None, None] * np.eye(3)
+                             - r[:, :, None] * r[:, None, :])
+        v = np.zeros(3) if velocity is None else np.asarray(velocity, float)
+        w = np.zeros(3)
+        parent = parents[np.argmax(m)]
+        if parent >= 0:
+            v = self.v[parent] + np.cross(self.w[parent], com - self.com[parent])
+            w = self.w[parent].copy()
+        elif velocity is None:
+            v = self.ground_velocity.copy()
+        idx = self.count
+        self.com = np.vstack([self.com, com])
+        self.q = np.vstack([self.q, [1.0, 0, 0, 0]])
+        self.v = np.vstack([self.v, v])
+        self.w = np.vstack([self.w, w])
+        self.body_mass = np.append(self.body_mass, total)
+        self.body_inertia = np.concatenate([self.body_inertia, inertia[None]])
+        self.awake = np.append(self.awake, True)
+        self.ghost = np.append(self.ghost, ghost)
+        self.alive = np.append(self.alive, True)
+        self.still = np.append(self.still, 0)
+        self.owner[shards] = idx
+        self.offset[shards] = r
+        self.shard_q[shards] = quat[shards]
+        for p in np.unique(parents[parents >= 0]):
+            if not (self.owner == p).any():
+                self.alive[p] = False
+                self.awake[p] = False
+        self._obstacles = None
+        return idx
+
+    def actor_shards(self, actor: int) -> np.ndarray:
+        return np.nonzero(self.owner == actor)[0]
+
+    def live_actors(self) -> np.ndarray:
+        return np.nonzero(self.alive)[0]
+
+    # ----------------------------------------------------------------------------------- step
+
+    def _obstacle_tree(self, pos):
+        """KD-tree of the shards that do not move this step (static, asleep), rebuilt on change."""
+        owner = self.owner
+        still = (owner == STATIC) | ~self.awake[np.maximum(owner, 0)] & (owner >= 0)
+        still &= ~((owner >= 0) & self.ghost[np.maximum(owner, 0)])
+        key = still.tobytes()
+        if self._obstacles is None or self._obstacles[0] != key:
+            idx = np.nonzero(still)[0]
+            # static shards move only with the ground: index them at rest, query shifted points
+            self._obstacles = (key, idx, cKDTree(pos[idx] - self.ground_offset) if len(idx) else None)
+        return self._obstacles[1], self._obstacles[2]
+
+    def _pairs(self, pos, moving):
+        """Shard pairs whose bounding spheres overlap: moving vs still, and across moving actors."""
+        radius = self.shapes.radius
+        pairs = []
+        obstacles, tree = self._obstacle_tree(pos)
+        solid = moving[~self.ghost[self.owner[moving]]]
+        if len(solid) and tree is not None:
+            reach = float(radius[solid].max() + radius[obstacles].max())
+            query = pos[solid] - self.ground_offset
+            # only shards with a still shard within reach (the front of a falling block)
+            dist, _ = tree.query(query, k=1, distance_upper_bound=reach)
+            near = np.isfinite(dist)
+            if near.any():
+                mtree = cKDTree(query[near])
+                hits = mtree.sparse_distance_matrix(tree, reach, output_type="ndarray")
+                pairs.append(np.column_stack([solid[near][hits["i"]], obstacles[hits["j"]]]))
+        if len(solid) > 1:
+            actor = self.owner[solid]
+            ids, local = np.unique(actor, return_inverse=True)
+            if len(ids) > 1:
+                lo = np.full((len(ids), 3), np.inf)
+                hi = np.full((len(ids), 3), -np.inf)
+                np.minimum.at(lo, local, pos[solid] - radius[solid, None])
+                np.maximum.at(hi, local, pos[solid] + radius[solid, None])
+                overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
+                np.fill_diagonal(overlap, False)
+                close = solid[overlap.any(1)[local]]
+                if len(close) > 1:
+                    own = cKDTree(pos[close]).query_pairs(2 * float(radius[close].max()),
+                                                          output_type="ndarray")
+                    if len(own):
+                        pairs.append(close[own])
+        if not pairs:
+            return np.zeros((0, 2), np.int64)
+        pairs = np.concatenate(pairs)
+        a, b = pairs.T
+        keep = self.owner[a] != self.owner[b]
+        keep &= np.linalg.norm(pos[a] - pos[b], axis=1) < radius[a] + radius[b]
+        return pairs[keep]
+
+    def step(self, dt: float) -> None:
+        """Advance every awake actor by ``dt`` seconds."""
+        n_act = self.count
+        self.shard_force[:] = self.pushed
+        pushed = np.nonzero(np.any(self.pushed != 0, axis=1))[0]
+        force = np.zeros((n_act, 3))
+        torque = np.zeros((n_act, 3))
+        for s in pushed:
+            a = self.owner[s]
+            if a >= 0:
+                self.awake[a] = True
+                force[a] += self.pushed[s]
+                torque[a] += np.cross(self.pushed_at[s] - self.com[a], self.pushed[s])
+        self.pushed[:] = 0.0
+        if n_act == 0 or not self.awake.any():
+            return
+        pos, quat = self.shard_poses()
+        rot = quat_matrix(quat)
+        moving = np.nonzero((self.owner >= 0) & self.awake[np.maximum(self.owner, 0)])[0]
+        shapes = self.shapes
+        # contact points: (shard owning the point, shard whose hull it is in, point, depth, normal)
+        owners, others, points, depths, normals = [], [], [], [], []
+        pairs = self._pairs(pos, moving)
+        if len(pairs):
+            both = np.concatenate([pairs, pairs[:, ::-1]])
+            involved = np.unique(both)
+            slot = np.zeros(len(self.mass), np.int64)
+            slot[involved] = np.arange(len(involved))
+            world_v = (shapes.vertices[involved] @ rot[involved].transpose(0, 2, 1)
+                       + pos[involved][:, None])
+            a, b = both.T
+            pts = world_v[slot[a]]  # (P, V, 3)
+            near = shapes.vertex_mask[a] & (np.linalg.norm(pts - pos[b][:, None], axis=2)
+                                            < shapes.radius[b][:, None])
+            pi, vi = np.nonzero(near)
+            if len(pi):
+                p = pts[pi, vi]
+                sb = b[pi]
+                local = np.einsum("cji,cj->ci", rot[sb], p - pos[sb])
+                planes = shapes.planes[sb]
+                signed = np.einsum("ck,cfk->cf", local, planes[:, :, :3]) - planes[:, :, 3]
+                face = signed.argmax(1)
+                depth = -signed[np.arange(len(pi)), face]
+                hit = depth > 0
+                nrm = planes[hit, face[hit], :3]
+                owners.append(a[pi][hit])
+                others.append(sb[hit])
+                points.append(p[hit])
+                depths.append(depth[hit])
+                normals.append(-np.einsum("cij,cj->ci", rot[sb[hit]], nrm))
+        # the ground: corners of moving shards below its top
+        low = moving[pos[moving, 2] - shapes.radius[moving] < self.ground_z + self.ground_offset[2]]
+        if len(low):
+            world = np.einsum("pij,pvj->pvi", rot[low], shapes.vertices[low]) + pos[low][:, None]
+            depth = self.ground_z + self.ground_offset[2] - world[..., 2]
+            pi, vi = np.nonzero((depth > 0) & shapes.vertex_mask[low])
+            owners.append(low[pi])
+            others.append(np.full(len(pi), -2, np.int64))
+            points.append(world[pi, vi])
+            depths.append(depth[pi, vi])
+            normals.append(np.tile([0.0, 0.0, 1.0], (len(pi), 1)))
+        if owners:
+            self._apply_contacts(np.concatenate(owners), np.concatenate(others),
+                                 np.concatenate(points), np.concatenate(depths),
+                                 np.concatenate(normals), force, torque)
+        self._integrate(dt, force, torque)
+
+    def _apply_contacts(self, sa, sb, points, depth, normal, force, torque) -> None:
+        """Penalty forces; ``normal`` points from the other body into the point's owner."""
+        if not len(sa):
+            return
+        aa = self.owner[sa]
+        ground = sb < 0
+        ab = np.where(ground, -3, self.owner[np.maximum(sb, 0)])
+        ab_moving = (ab >= 0) & self.awake[np.maximum(ab, 0)]
+        a_moving = (aa >= 0) & self.awake[np.maximum(aa, 0)]
+        n_act = self.count
+        counts = np.bincount(aa[a_moving], minlength=n_act) + np.bincount(ab[ab_moving], minlength=n_act)
+        big = np.inf
+        ma = np.where(a_moving, self.body_mass[np.maximum(aa, 0)], big)
+        mb = np.where(ab_moving, self.body_mass[np.maximum(ab, 0)], big)
+        light = np.where(ma <= mb, aa, ab)
+        mass_eff = np.minimum(ma, mb)
+        va = self.shard_velocity(sa, points)
+        vb = np.zeros_like(va)
+        not_ground = ~ground
+        vb[not_ground] = self.shard_velocity(sb[not_ground], points[not_ground])
+        vb[ground] = self.ground_velocity
+        f = penalty_forces(depth, normal, va - vb, mass_eff, counts[light], self.contact)
+        # a point owned by a moving body pushes it; the reaction goes to the other body
+        for act, _shard, sign, mask in ((aa, sa, 1.0, a_moving), (ab, sb, -1.0, ab_moving)):
+            if mask.any():
+                fm = sign * f[mask]
+                np.add.at(force, act[mask], fm)
+                np.add.at(torque, act[mask], np.cross(points[mask] - self.com[act[mask]], fm))
+        np.add.at(self.shard_force, sa, f)
+        np.add.at(self.shard_force, sb[not_ground], -f[not_ground])
+
+    def _integrate(self, dt, force, torque) -> None:
+        act = np.nonzero(self.awake)[0]
+        m = self.body_mass[act]
+        self.v[act] += dt * (force[act] / m[:, None] - np.array([0.0, 0.0, self.gravity]))
+        rot = quat_matrix(self.q[act])
+        inertia = np.einsum("aij,ajk,alk->ail", rot, self.body_inertia[act], rot)
+        w = self.w[act]
+        gyro = np.cross(w, np.einsum("aij,aj->ai", inertia, w))
+        w = w + dt * np.linalg.solve(inertia, (torque[act] - gyro)[..., None])[..., 0]
+        spin = np.linalg.norm(w, axis=1)
+        w *= np.minimum(1.0, MAX_SPIN / np.maximum(spin, 1e-12))[:, None]
+        self.w[act] = w
+        self.com[act] += dt * self.v[act]
+        dq = np.concatenate([np.zeros((len(act), 1)), w], 1)
+        q = self.q[act] + 0.5 * dt * quat_mul(dq, self.q[act])
+        self.q[act] = q / np.linalg.norm(q, axis=1, keepdims=True)
+        slow = (np.linalg.norm(self.v[act] - self.ground_velocity, axis=1) < SLEEP_SPEED) \
+            & (np.linalg.norm(self.w[act], axis=1) < SLEEP_SPIN)
+        self.still[act] = np.where(slow, self.still[act] + 1, 0)
+        tired = act[self.still[act] >= SLEEP_STEPS]
+        if len(tired):
+            self.awake[tired] = False
+            self.v[tired] = 0.0
+            self.w[tired] = 0.0
+            self._obstacles = None
+
+    def wake_hit(self, factor: float = 3.0) -> None:
+        """Wake sleeping actors pushed by more than ``factor`` x their weight."""
+        asleep = np.nonzero(self.alive & ~self.awake)[0]
+        if not len(asleep):
+            return
+        owned = self.owner >= 0
+        push = np.zeros(self.count)
+        np.add.at(push, self.owner[owned], np.linalg.norm(self.shard_force[owned], axis=1))
+        hit = asleep[push[asleep] > factor * self.body_mass[asleep] * self.gravity]
+        if len(hit):
+            self.awake[hit] = True
+            self.still[hit] = 0
+            self._obstacles = None
