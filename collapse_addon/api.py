@@ -21,7 +21,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from .core.errors import CollapseError, MissingInputError
 from .core.fracture import fracture_building
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
 from .core.shards import ShardSet
+from .core.shotfolder import ShotPaths  # noqa: F401  (the API's name for a shot's files)
 
 Log = Callable[[str], None]
 
@@ -40,73 +40,6 @@ def _quiet(_line: str) -> None:
 
 
 # ------------------------------------------------------------------------------------ shot folder
-
-
-@dataclass(frozen=True)
-class ShotPaths:
-    """The files of one shot under ``<out>/<scene>/<seed>/``."""
-
-    root: Path
-
-    @classmethod
-    def for_shot(cls, scene_name: str, seed: int, out_dir: str | Path) -> ShotPaths:
-        from .core.shotfolder import shot_folder_name
-
-        return cls(Path(out_dir) / shot_folder_name(scene_name) / str(seed))
-
-    @property
-    def blend(self) -> Path:
-        return self.root / "scene.blend"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def frames(self) -> Path:
-        return self.root / "frames"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def frame_records(self) -> Path:
-        return self.root / "logs" / "frames"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.json"
-
-    @property
-    def break_events(self) -> Path:
-        return self.root / "break_events.json"
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.json"
-
-    @property
-    def preview(self) -> Path:
-        return self.root / "preview.mp4"
-
-    @property
-    def contact(self) -> Path:
-        return self.root / "contact.png"
-
-    @property
-    def stages(self) -> Path:
-        """One JSON record per finished stage (per render chunk too): no two tasks share a file."""
-        return self.root / "logs" / "stages"
-
-    def stage_records(self) -> dict:
-        records = {}
-        for path in sorted(self.stages.glob("*.json")) if self.stages.exists() else ():
-            try:
-                records[path.stem] = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-        return records
 
 
 # ------------------------------------------------------------------------------------ pure stages

@@ -524,7 +524,7 @@ def check(scene):
               default=Path(__file__).resolve().parents[1] / "docs" / "scene-reference.md")
 def reference(check_only, path):
     """Write the scene-file reference (docs/scene-reference.md) from the settings classes."""
-    from collapse_addon.core.settings import reference_markdown
+    from collapse_addon.core.scene_reference import reference_markdown
 
     text = reference_markdown()
     if check_only:

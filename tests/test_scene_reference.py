@@ -16,6 +16,7 @@ import pytest
 from collapse_addon.core.building import BuildingSpec
 from collapse_addon.core.errors import SpecError
 from collapse_addon.core.field_meta import allowed_text
+from collapse_addon.core.scene_reference import reference_markdown
 from collapse_addon.core.seeds import FractureSpec
 from collapse_addon.core.settings import (
     DERIVED_KEYS,
@@ -23,7 +24,6 @@ from collapse_addon.core.settings import (
     SceneError,
     _toml_value,
     load_scene,
-    reference_markdown,
 )
 
 SPECS = {"building": BuildingSpec, "fracture": FractureSpec}

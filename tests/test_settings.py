@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from collapse_addon.core.building import BuildingSpec
 from collapse_addon.core.errors import SpecError
+from collapse_addon.core.scene_reference import reference_markdown, undocumented_keys
 from collapse_addon.core.settings import (
     SceneError,
     ShotSettings,
@@ -18,9 +19,7 @@ from collapse_addon.core.settings import (
     dump_scene,
     load_scene,
     parse_frames,
-    reference_markdown,
     resolve_materials,
-    undocumented_keys,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

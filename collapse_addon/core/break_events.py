@@ -10,7 +10,6 @@ Written beside the report as ``break_events.json`` (``write_json``), read back w
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,11 +117,11 @@ class BreakEvents:
 
 
 def write_json(events: BreakEvents, path: str | Path) -> Path:
-    """Write atomically (temp name, then ``os.replace``)."""
+    """Write atomically (temp name, flushed, then renamed; a failed write leaves no temporary)."""
+    from .shotfolder import write_text_atomic
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(events.to_dict()), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(events.to_dict()))
     return path
 
 
