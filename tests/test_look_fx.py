@@ -24,6 +24,7 @@ bays_y = 2
 [fracture]
 cell_count = 200
 [simulation]
+solver = "glue"  # events derived from the glue that let go (test_actors covers the actor solver's)
 frame_end = 48
 [trigger]
 type = "demolition"

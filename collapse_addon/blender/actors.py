@@ -47,7 +47,7 @@ def unbake(scene, objects) -> None:
 
 def build_actor_scene(building, shards, sim, trigger, *, scene, materials=None, source_objects=()):
     """Shards, ground and ball in ``scene``: no rigid-body world, no glue (the bake writes keys)."""
-    from .simulation import CollapseScene, _store_array
+    from .simulation import CollapseScene, _store_array, create_ground_plane
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -63,12 +63,7 @@ def build_actor_scene(building, shards, sim, trigger, *, scene, materials=None, 
     for obj in shard_objects:
         obj.rotation_mode = "QUATERNION"
     scene_mod.hide_originals(source_objects)
-    lo, hi = building.lo, building.hi
-    centre = physics.building_plan_centre(building)
-    extent = float(np.linalg.norm(hi[:2] - lo[:2]))
-    size = sim.ground_size or max(50.0, 6.0 * extent + 4.0 * float(hi[2]))
-    ground = scene_mod.create_box_object(f"{root.name} ground plane", (size, size, 1.0),
-                                         (centre[0], centre[1], float(lo[2]) - 0.5), props_coll)
+    ground = create_ground_plane(root.name, building, sim, props_coll)
     ball = None
     if resolved.type == "impact":
         ball = scene_mod.create_sphere_object(f"{root.name} ball", resolved.impact_radius,
@@ -90,8 +85,8 @@ def build_actor_scene(building, shards, sim, trigger, *, scene, materials=None, 
         trigger_frame=None if resolved.type == "none" else resolved.frame,
         trigger_speed=_trigger_speed(resolved), kicked=0, unglued=0,
         frame_start=sim.frame_start, frame_end=sim.frame_end, fps=sim.fps, time_scale=sim.time_scale,
-        gravity=sim.gravity, roof_height=float(hi[2]), ground_height=0.0,
-        plan_centre=[float(v) for v in centre], timings=timings)
+        gravity=sim.gravity, roof_height=float(building.hi[2]), ground_height=0.0,
+        plan_centre=[float(v) for v in physics.building_plan_centre(building)], timings=timings)
     scene["collapse_sim"] = json.dumps(asdict(sim))
     scene["collapse_trigger"] = json.dumps(asdict(trigger))
     scene[BAKED_KEY] = False

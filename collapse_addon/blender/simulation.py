@@ -112,6 +112,17 @@ def _load_array(scene, key: str, dtype, shape=(-1,)) -> np.ndarray:
     return np.array(scene[key], dtype=dtype).reshape(shape)
 
 
+def create_ground_plane(name: str, building, sim: SimulationSpec, collection):
+    """The passive ground box under the building: wide enough for the debris (``sim.ground_size``
+    or six times the plan's diagonal), its top face at the building's base."""
+    lo, hi = building.lo, building.hi
+    centre = physics.building_plan_centre(building)
+    extent = float(np.linalg.norm(hi[:2] - lo[:2]))
+    size = sim.ground_size or max(50.0, 6.0 * extent + 4.0 * float(hi[2]))
+    return scene_mod.create_box_object(f"{name} ground plane", (size, size, 1.0),
+                                       (centre[0], centre[1], float(lo[2]) - 0.5), collection)
+
+
 def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: TriggerSpec, *,
                          scene=None, materials=None, source_objects=()) -> CollapseScene:
     """Assemble shards, ground, glue and trigger in ``scene`` (default: the context scene).
@@ -152,12 +163,7 @@ def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: Trigger
     timings["meshes_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    lo, hi = building.lo, building.hi
-    centre = physics.building_plan_centre(building)
-    extent = float(np.linalg.norm(hi[:2] - lo[:2]))
-    size = sim.ground_size or max(50.0, 6.0 * extent + 4.0 * float(hi[2]))
-    ground = scene_mod.create_box_object(f"{root.name} ground plane", (size, size, 1.0),
-                                         (centre[0], centre[1], float(lo[2]) - 0.5), props_coll)
+    ground = create_ground_plane(root.name, building, sim, props_coll)
     ball = None
     if plan.ball is not None:
         ball = scene_mod.create_sphere_object(f"{root.name} ball", plan.ball["radius"],
@@ -215,7 +221,7 @@ def build_collapse_scene(building, shards, sim: SimulationSpec, trigger: Trigger
         trigger_speed=float(plan.max_speed), kicked=int(len(plan.kicked)),
         unglued=int(len(plan.unglue)), frame_start=sim.frame_start, frame_end=sim.frame_end,
         fps=sim.fps, time_scale=sim.time_scale, gravity=sim.gravity,
-        roof_height=float(hi[2]), ground_height=0.0, plan_centre=[float(v) for v in centre],
+        roof_height=float(building.hi[2]), ground_height=0.0, plan_centre=[float(v) for v in physics.building_plan_centre(building)],
         timings=timings)
     timings["assembly_s"] = time.perf_counter() - t0
     scene["collapse_sim"] = json.dumps(asdict(sim))

@@ -8,14 +8,13 @@ origin afterwards. Pure numpy; never imports bpy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SpecError
-from .meshio import _geometry_surfaces, _surface_faces
+from .meshio import _geometry_surfaces, _surface_faces, read_cityjson
 
 BUILDING_TYPES = ("Building", "BuildingPart")
 
@@ -48,16 +47,7 @@ def read_cityjson_buildings(path, *, lod: str = "highest", ids=(), bbox=None,
     lies inside. Raises SpecError naming the key for unknown ids, a missing LoD or an empty pick.
     """
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        objects = doc["CityObjects"]
-        raw = np.asarray(doc["vertices"], dtype=np.int64 if "transform" in doc else float)
-    except (OSError, ValueError, KeyError) as exc:
-        raise SpecError(str(path), f"is not a readable CityJSON file ({exc})",
-                        "give a CityJSON 1.x/2.0 .city.json file") from exc
-    transform = doc.get("transform", {"scale": [1, 1, 1], "translate": [0, 0, 0]})
-    scale = np.asarray(transform["scale"], float)
-    translate = np.asarray(transform["translate"], float)
+    objects, raw, scale, translate = read_cityjson(path)
     ids = [str(i) for i in ids or ()]
     missing = [i for i in ids if i not in objects]
     if missing:

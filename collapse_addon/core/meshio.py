@@ -195,6 +195,23 @@ def _geometry_surfaces(geometry) -> list:
     return []
 
 
+def read_cityjson(path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """A CityJSON file's city objects, raw vertices and their ``transform`` (scale, translate).
+
+    Metres are ``raw * scale + translate``. Raises SpecError naming the file when it is unreadable.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        objects = doc["CityObjects"]
+        raw = np.asarray(doc["vertices"], dtype=np.int64 if "transform" in doc else float)
+    except (OSError, ValueError, KeyError) as exc:
+        raise SpecError(str(path), f"is not a readable CityJSON file ({exc})",
+                        "give a CityJSON 1.x/2.0 .city.json file") from exc
+    transform = doc.get("transform", {"scale": [1, 1, 1], "translate": [0, 0, 0]})
+    return objects, raw, np.asarray(transform["scale"], float), np.asarray(transform["translate"], float)
+
+
 def load_cityjson(path, *, lod: str = "2.2", object_ids=None,
                   recentre: bool = True) -> list[tuple[str, np.ndarray, list[np.ndarray]]]:
     """Solids of a CityJSON file at one level of detail: ``[(object id, vertices, faces), ...]``.
@@ -207,16 +224,7 @@ def load_cityjson(path, *, lod: str = "2.2", object_ids=None,
     Multi/CompositeSurface geometries are read; every shell of a solid (cavities too) is kept.
     """
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        objects = doc["CityObjects"]
-        ints = np.asarray(doc["vertices"], dtype=np.int64 if "transform" in doc else float)
-    except (OSError, ValueError, KeyError) as exc:
-        raise SpecError(str(path), f"is not a readable CityJSON file ({exc})",
-                        "give a CityJSON 1.x/2.0 .city.json file") from exc
-    transform = doc.get("transform", {"scale": [1, 1, 1], "translate": [0, 0, 0]})
-    scale = np.asarray(transform["scale"], float)
-    translate = np.asarray(transform["translate"], float)
+    objects, ints, scale, translate = read_cityjson(path)
     wanted = list(objects) if object_ids is None else [str(o) for o in object_ids]
     missing = [o for o in wanted if o not in objects]
     if missing:

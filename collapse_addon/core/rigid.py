@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .collapse_report import quaternion_matrices
+
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product of (..., 4) quaternions in (w, x, y, z) order."""
@@ -32,13 +34,7 @@ def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def quat_matrix(q: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrices of unit quaternions (..., 4), (w, x, y, z)."""
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+    return quaternion_matrices(q)
 
 
 @dataclass(frozen=True)
