@@ -236,14 +236,14 @@ def test_demo_shot_matches_the_reference_blender(tmp_path):
     result = compare_shots(here, reference)
     print("demo shot vs reference:", json.dumps(result))
     assert result["report"] == [] and result["shards"][0] == result["shards"][1]
+    # Frames: the physics is the same (above); the pixels differ where Workbench's shadows, cavity
+    # and anti-aliasing of the film look (rubble edges, contact shadows) differ between lines.
+    # Measured against 5.3 on the demo (2026-12-01): 4.5 mean 0.46/255, at most 55/255 on 11% of
+    # the pixels; 4.2 mean 1.47/255, at most 72/255 on 23% (before the look: 2/255 and 6/255).
     if tuple(int(v) for v in importlib.metadata.version("bpy").split(".")[:2]) >= (4, 5):
-        # Workbench's anti-aliasing differs in the last bit between Blender lines: measured 4.5
-        # and 5.0 against 5.3: at most 2/255, on at most 0.008 % of the pixels of a frame.
-        assert result["worst_pixel_step"] <= 2 and result["pixels_off_by_more_than_1"] < 5e-4
+        assert result["mean_pixel_step"] < 1.0 and result["worst_pixel_step"] <= 80
     else:
-        # 4.2 draws every pixel about 0.6/255 darker (measured: mean 0.69/255, at most 6/255);
-        # the shards and their motion are the same.
-        assert result["worst_pixel_step"] <= 8 and result["mean_pixel_step"] < 1.0
+        assert result["mean_pixel_step"] < 2.0 and result["worst_pixel_step"] <= 100
 
 
 def test_a_long_cycles_frame_prints_blenders_own_progress_at_a_low_rate(clean_scene, tmp_path,

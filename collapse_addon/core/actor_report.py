@@ -70,5 +70,4 @@ def actor_report(bake, events: BreakEvents, *, masses: np.ndarray, n_bonds: int,
                                              if moving_mass > 0 else None),
         "footprint_margin_m": float(margin),
         "stress_solves": int(bake.settle_calls),
-        "solver_s": float(bake.seconds),
     }
