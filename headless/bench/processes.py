@@ -131,8 +131,14 @@ def run_process(route: str, stages: tuple[str, ...], shot_path: Path, blend_in: 
     result_path = work / f"{name}.json"
     result_path.unlink(missing_ok=True)
     log_path = work / f"{name}.log"
+    # Absolute paths: Blender resolves a relative one against $PWD, which a parent that changed
+    # folder without a shell leaves stale (bpy 4.5 wrote to the old folder).
+    def absolute(path: str) -> str:
+        return path if path == "-" else str(Path(path).resolve())
+
     cmd = [sys.executable, "-m", "headless.bench", "--child", route, ",".join(stages),
-           str(shot_path), blend_in, blend_out, str(result_path)]
+           absolute(str(shot_path)), absolute(blend_in), absolute(blend_out),
+           absolute(str(result_path))]
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     launched = time.time()
     t0 = time.perf_counter()
