@@ -134,7 +134,7 @@ def _injected_crash(stage: str) -> None:
 
 
 def _record_stage(paths, stage: str, seconds: float, extra: dict | None = None) -> None:
-    from collapse_addon.blender.render import write_json_atomic
+    from collapse_addon.core.outputs import write_json_atomic
 
     record = {"seconds": round(seconds, 3), "host": socket.gethostname(),
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(extra or {})}
@@ -247,7 +247,7 @@ def _render(task: Task, frames_spec: str | None, chunk: str | None, threads: int
     gpu.use_kernel_cache(cache)  # before Blender starts a device
 
     from collapse_addon import api
-    from collapse_addon.blender.render import temp_dir_for
+    from collapse_addon.core.outputs import temp_dir_for
     from headless.tasklog import remove_dir_on_signal
 
     frames = task.frames

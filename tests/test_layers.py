@@ -94,7 +94,6 @@ KNOWN_VIOLATIONS = {
     "collapse_addon/ui/operators.py imports collapse_addon.blender",
     "headless/bench/manual_workflow.py imports collapse_addon.blender.compat",
     "headless/bench/manual_workflow.py imports collapse_addon.blender.render",
-    "headless/cli.py imports collapse_addon.blender.render",
 }
 
 

@@ -24,14 +24,20 @@ import bpy
 
 from ..core.errors import BrokenFileError, CollapseError, DeviceError, DiskFullError
 from ..core.imagecheck import PngError, check_image, check_mp4
-from ..core.outputs import disk_full_here, set_aside_broken, verify_output, write_json_atomic
+from ..core.outputs import (
+    TMP_PREFIX,
+    disk_full_here,
+    set_aside_broken,
+    temp_dir_for,
+    verify_output,
+    write_json_atomic,
+)
 from ..core.settings import RenderSettings
 from . import compat, look
 
 ENGINE_IDS = {name: compat.engine_id(name) for name in ("WORKBENCH", "CYCLES", "EEVEE")}
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "16"), (32, "32"))
-TMP_PREFIX = ".tmp-"
 #: Inside a long frame, Blender's own progress (Cycles: ``Sample 12/128``, time remaining) is
 #: logged at most this often; frames shorter than this print none of it.
 PROGRESS_SECONDS = 10.0
@@ -213,11 +219,6 @@ def clean_stale_temp(frames_dir: Path, log: Callable[[str], None] = print) -> No
         if tmp_host == host.replace("-", "_") and not _pid_alive(int(pid)):
             log(f"Removing the partial output of an interrupted render: {tmp}")
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def temp_dir_for(frames_dir: Path) -> Path:
-    """This process's private temporary folder under ``frames_dir``."""
-    return Path(frames_dir) / f"{TMP_PREFIX}{socket.gethostname().replace('-', '_')}-{os.getpid()}"
 
 
 def broken_frames(frames_dir: Path, frames: list[int], render: RenderSettings) -> dict[int, str]:

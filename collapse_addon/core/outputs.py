@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,15 @@ from .imagecheck import PngError, check_image
 from .shotfolder import write_text_atomic
 
 __all__ = ["disk_full_here", "set_aside_broken", "verify_output", "write_json_atomic"]
+
+
+#: Prefix of every temporary file or folder a stage writes beside its outputs (removed on rerun).
+TMP_PREFIX = ".tmp-"
+
+
+def temp_dir_for(frames_dir: Path) -> Path:
+    """This process's private temporary folder under ``frames_dir``."""
+    return Path(frames_dir) / f"{TMP_PREFIX}{socket.gethostname().replace('-', '_')}-{os.getpid()}"
 
 
 def write_json_atomic(path: Path, data) -> None:
