@@ -535,11 +535,10 @@ def render_shot_frames(settings: ShotSettings, frames: list[int], frames_dir: Pa
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's SHA-256 in hex (the manifest's hashes)."""
+    from .core.shotfolder import file_sha256
+
+    return file_sha256(path)
 
 
 def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *,

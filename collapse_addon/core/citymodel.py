@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpecError
-from .meshio import _geometry_surfaces, _surface_faces, read_cityjson
+from .meshio import _geometry_surfaces, _surface_faces, obj_face, read_cityjson
 
 BUILDING_TYPES = ("Building", "BuildingPart")
 
@@ -99,17 +99,12 @@ def read_obj_objects(path) -> list[CityBuilding]:
         elif parts[0] == ("o" if has_objects else "g"):
             current = " ".join(parts[1:]) or f"object {len(order)}"
         elif parts[0] == "f":
-            loop = []
-            for token in parts[1:]:
-                k = int(token.split("/")[0])
-                loop.append(k - 1 if k > 0 else len(vertices) + k)
-            if len(loop) < 3:
-                raise SpecError(f"{path}:{line_no}", "a face has fewer than 3 corners", "fix or remove the face")
+            loop = obj_face(parts, len(vertices), path, line_no)
             name = current or Path(path).stem
             if name not in faces:
                 order.append(name)
                 faces[name] = []
-            faces[name].append(np.array(loop, np.int64))
+            faces[name].append(loop)
     if not vertices or not faces:
         raise SpecError(str(path), "no vertices or faces found", "export the mesh as OBJ with faces")
     v = np.array(vertices, float)

@@ -149,6 +149,18 @@ def wall_with_windows_mesh(length: float = 10.0, thickness: float = 0.3, height:
 # Readers
 # ----------------------------------------------------------------------------------------------
 
+def obj_face(parts: list[str], n_vertices: int, path, line_no: int) -> np.ndarray:
+    """The 0-based vertex loop of an OBJ ``f`` line (negative indices count back from the last
+    vertex read so far); SpecError naming file and line for a face of fewer than 3 corners."""
+    loop = []
+    for token in parts[1:]:
+        k = int(token.split("/")[0])
+        loop.append(k - 1 if k > 0 else n_vertices + k)
+    if len(loop) < 3:
+        raise SpecError(f"{path}:{line_no}", "a face has fewer than 3 corners", "fix or remove the face")
+    return np.array(loop, np.int64)
+
+
 def load_obj(path) -> Mesh:
     """Vertices and polygon faces of a Wavefront OBJ (``v`` and ``f`` lines; all groups joined)."""
     vertices, faces = [], []
@@ -160,14 +172,7 @@ def load_obj(path) -> Mesh:
             if parts[0] == "v":
                 vertices.append([float(t) for t in parts[1:4]])
             elif parts[0] == "f":
-                loop = []
-                for token in parts[1:]:
-                    k = int(token.split("/")[0])
-                    loop.append(k - 1 if k > 0 else len(vertices) + k)
-                if len(loop) < 3:
-                    raise SpecError(f"{path}:{line_no}", "a face has fewer than 3 corners",
-                                    "fix or remove the face")
-                faces.append(np.array(loop, np.int64))
+                faces.append(obj_face(parts, len(vertices), path, line_no))
     if not vertices or not faces:
         raise SpecError(str(path), "no vertices or faces found", "export the mesh as OBJ with faces")
     return np.array(vertices, float), faces
