@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from .field_meta import allowed_text
-from .materials import MATERIALS
-from .settings import (
-    DERIVED_KEYS,
-    EXTERNAL_DOCS,
-    MATERIAL_DOCS,
-    SECTIONS,
-    SEED_DOC,
-    _default_of,
-    _toml_value,
-)
+from .field_meta import allowed_text, field_kind
+from .materials import MATERIALS, Material
+from .settings import DERIVED_KEYS, SECTIONS, SEED_DOC, _default_of, _toml_value
 
 
 def _field_doc(section: str, cls: type, f) -> str:
-    doc = f.metadata.get("doc") or EXTERNAL_DOCS.get(section, {}).get(f.name, "")
-    return " ".join(doc.split())
+    return " ".join((f.metadata.get("doc") or "").split())
+
+
+def field_allowed(cls: type, f) -> str:
+    """The "allowed" cell of a field: its range or value set, from the field table."""
+    return allowed_text(f.metadata, field_kind(cls, f.name))
 
 
 def _describe_default(value) -> str:
@@ -56,12 +52,13 @@ def reference_markdown() -> str:
         for f in fields(cls):
             if not f.init or (name, f.name) in DERIVED_KEYS:  # the loader refuses derived keys
                 continue
-            allowed = allowed_text(f.metadata)
+            allowed = field_allowed(cls, f)
             default = _describe_default(_default_of(cls, f.name))
             out.append(f"| `{f.name}` | {default} | {allowed} | {_field_doc(name, cls, f)} |")
         out.append("")
     out += ["## [materials.NAME]", "",
             f"Overrides of a material preset; NAME is one of {', '.join(f'`{m}`' for m in MATERIALS)}.",
-            "", "| key | meaning |", "|---|---|"]
-    out += [f"| `{k}` | {v} |" for k, v in MATERIAL_DOCS.items()]
+            "", "| key | allowed | meaning |", "|---|---|---|"]
+    out += [f"| `{f.name}` | {field_allowed(Material, f)} | {_field_doc('materials', Material, f)} |"
+            for f in fields(Material) if f.name != "name"]
     return "\n".join(out) + "\n"
