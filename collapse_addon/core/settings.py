@@ -400,12 +400,19 @@ def resolve_materials(overrides: dict[str, dict[str, object]], path=None) -> dic
         for key in values:
             if key not in allowed:
                 raise _unknown(path, f"materials.{name}", key, allowed)
-        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        changes = {k: _number_or_list(v) for k, v in values.items()}
         try:
             result[name] = dataclasses.replace(result[name], **changes)
         except SpecError as exc:
             raise SceneError(path, f"materials.{name}.{exc.field}", exc.problem, exc.fix) from None
     return result
+
+
+def _number_or_list(value):
+    """A material override as the Material field holds it: floats, lists as tuples of floats."""
+    if isinstance(value, list | tuple):
+        return tuple(_number_or_list(v) for v in value)
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _unknown(path, section: str, key: str, allowed: list[str], what: str = "key") -> SceneError:
