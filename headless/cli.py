@@ -28,6 +28,8 @@ from collapse_addon.core.errors import (
     is_disk_full,
     shorten,
 )
+from collapse_addon.core.field_meta import field_meta, option_help
+from collapse_addon.core.settings import RenderSettings
 from headless.tasklog import hold_render_threads
 
 EXIT_FRAME_FAILED = EXIT_FAILED  # the name the farm code and older callers use
@@ -352,12 +354,12 @@ out_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_typ
                        help=OUT_HELP)
 seed_opt = click.option("--seed", type=click.IntRange(0), default=None, help=SEED_HELP)
 frames_opt = click.option("--frames", default=None, metavar="1-48|1,5,9",
-                          help="Frames to render (default: the scene's render.frames, else all).")
+                          help=option_help(RenderSettings, "frames", "render.frames"))
 chunk_opt = click.option("--chunk", default=None, metavar="N/M",
                          help="Render only chunk N of M contiguous chunks of the frames.")
 allow_opt = click.option("--allow-outside", "allow_outside", is_flag=True, help=ALLOW_HELP)
-threads_opt = click.option("--threads", type=click.IntRange(0), default=None,
-                           help="Render threads (0: all cores; default: the scene's render.threads).")
+threads_opt = click.option("--threads", type=click.IntRange(*field_meta(RenderSettings, "threads")["range"]),
+                           default=None, help=option_help(RenderSettings, "threads", "render.threads"))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -11,6 +11,7 @@ import dataclasses
 import math
 import types
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +193,18 @@ def test_panel_ranges_lie_inside_what_the_validators_accept(section):
         for end in panel[f.name]["range"]:
             if end is not None:
                 assert in_range(end, f.metadata), (f.name, panel[f.name]["range"], f.metadata["range"])
+
+
+def test_cli_options_that_mirror_fields_take_help_and_range_from_the_table():
+    from click.testing import CliRunner
+
+    from collapse_addon.core.field_meta import field_meta
+    from collapse_addon.core.settings import RenderSettings
+    from headless.cli import cli
+
+    help_text = " ".join(CliRunner().invoke(cli, ["render", "--help"]).output.split())
+    threads = next(f for f in dataclasses.fields(RenderSettings) if f.name == "threads")
+    assert f"Allowed: {field_allowed(RenderSettings, threads)}." in help_text
+    hi = field_meta(RenderSettings, "threads")["range"][1]
+    result = CliRunner().invoke(cli, ["render", str(Path(__file__).resolve().parents[1] / "scenes" / "demo.toml"), "--threads", str(hi + 1)])
+    assert result.exit_code == 2 and "--threads" in result.output

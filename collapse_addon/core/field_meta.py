@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import re
 import types
 import typing
 from dataclasses import MISSING, field, fields
@@ -224,3 +225,20 @@ def check_fields(obj, *, skip: tuple = ()) -> None:
         if f.name in skip or not f.metadata or f.name not in kinds:
             continue
         check_field(f.name, getattr(obj, f.name), f.metadata, kinds[f.name])
+
+
+# ------------------------------------------------------------------------------------ CLI help
+
+
+def field_meta(spec_type, name: str):
+    """The table entry (dataclass metadata) of one field."""
+    return next(f.metadata for f in fields(spec_type) if f.name == name)
+
+
+def option_help(spec_type, name: str, key: str) -> str:
+    """Help of a CLI option that overrides the scene key ``key`` (e.g. ``render.threads``), from
+    the field's doc and allowed values (sentences about the option itself are left out)."""
+    meta = field_meta(spec_type, name)
+    doc = re.split(r"\s+(?=--\w)", meta["doc"])[0]  # up to a sentence naming the option
+    allowed = allowed_text(meta, field_kind(spec_type, name))
+    return (f"Overrides the scene's {key}: {doc.rstrip('.')}." + (f" Allowed: {allowed}." if allowed else ""))
