@@ -28,8 +28,6 @@ from collapse_addon.core.errors import (
     is_disk_full,
     shorten,
 )
-from collapse_addon.core.field_meta import field_meta, option_help
-from collapse_addon.core.settings import RenderSettings
 from headless.tasklog import hold_render_threads
 
 EXIT_FRAME_FAILED = EXIT_FAILED  # the name the farm code and older callers use
@@ -349,17 +347,55 @@ def cli():
     """
 
 
+class FieldOption(click.Option):
+    """An option that overrides a scene key (``key="render.threads"``): its help and range come
+    from the field table, read when shown or used (not at import: numpy must not start its
+    threads before ``main`` sets the signal mask)."""
+
+    def __init__(self, *args, key: str, **kwargs):
+        self.key = key
+        super().__init__(*args, **kwargs)
+
+    def _field(self):
+        from collapse_addon.core.settings import SECTIONS
+
+        section, name = self.key.split(".")
+        return SECTIONS[section], name
+
+    def get_help_record(self, ctx):
+        from collapse_addon.core.field_meta import option_help
+
+        self.help = option_help(*self._field(), self.key)
+        return super().get_help_record(ctx)
+
+    def process_value(self, ctx, value):
+        value = super().process_value(ctx, value)
+        if value is not None and not isinstance(value, str):
+            from collapse_addon.core.field_meta import (
+                allowed_text,
+                field_kind,
+                field_meta,
+                in_range,
+            )
+
+            spec_type, name = self._field()
+            meta = field_meta(spec_type, name)
+            if meta.get("range") is not None and not in_range(value, meta):
+                raise click.BadParameter(f"{value} is outside {self.key}'s "
+                                         f"{allowed_text(meta, field_kind(spec_type, name))}")
+        return value
+
+
 scene_arg = click.argument("scene", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 out_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
                        help=OUT_HELP)
 seed_opt = click.option("--seed", type=click.IntRange(0), default=None, help=SEED_HELP)
-frames_opt = click.option("--frames", default=None, metavar="1-48|1,5,9",
-                          help=option_help(RenderSettings, "frames", "render.frames"))
+frames_opt = click.option("--frames", cls=FieldOption, key="render.frames", default=None,
+                          metavar="1-48|1,5,9")
 chunk_opt = click.option("--chunk", default=None, metavar="N/M",
                          help="Render only chunk N of M contiguous chunks of the frames.")
 allow_opt = click.option("--allow-outside", "allow_outside", is_flag=True, help=ALLOW_HELP)
-threads_opt = click.option("--threads", type=click.IntRange(*field_meta(RenderSettings, "threads")["range"]),
-                           default=None, help=option_help(RenderSettings, "threads", "render.threads"))
+threads_opt = click.option("--threads", cls=FieldOption, key="render.threads", type=int, default=None)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
