@@ -12,8 +12,10 @@ so a three-line scene file works::
 
 The sections are dataclasses: ``BuildingSpec`` and ``FractureSpec`` (fracture core),
 ``SimulationSpec`` and ``TriggerSpec`` (rigid-body module), and the camera, lights, render and
-output settings defined here. ``reference_markdown()`` documents every key from these classes, so
-the reference cannot drift from the code (a test checks the committed copy).
+output settings defined here. Every field is declared once with ``field_meta.spec_field`` (doc,
+unit, range, value set) and checked by the one generic validator ``field_meta.check_fields``;
+``scene_reference.reference_markdown()`` documents every key from these declarations, so the
+reference cannot drift from the code (a test checks the committed copy).
 """
 
 from __future__ import annotations

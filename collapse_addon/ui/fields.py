@@ -14,7 +14,7 @@ from dataclasses import MISSING, fields
 import numpy as np
 
 from ..core.errors import SpecError
-from ..core.field_meta import infer_kind, spec_kinds  # noqa: F401  (infer_kind: re-exported)
+from ..core.field_meta import spec_kinds
 
 # Blender stores int properties as 32-bit signed integers: IntProperty(max=2**40) fails to
 # register and assigning 2**31 raises, so the panel's seed stops here while the core takes up to
