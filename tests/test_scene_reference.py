@@ -208,3 +208,21 @@ def test_cli_options_that_mirror_fields_take_help_and_range_from_the_table():
     hi = field_meta(RenderSettings, "threads")["range"][1]
     result = CliRunner().invoke(cli, ["render", str(Path(__file__).resolve().parents[1] / "scenes" / "demo.toml"), "--threads", str(hi + 1)])
     assert result.exit_code == 2 and "--threads" in result.output
+
+
+def test_top_level_seed_is_declared_in_the_table_too():
+    from collapse_addon.core.settings import ShotSettings
+
+    seed = next(f for f in dataclasses.fields(ShotSettings) if f.name == "seed")
+    assert reference_rows_top()["seed"][2] == field_allowed(ShotSettings, seed)
+    for value in _outside(ShotSettings, seed):
+        if abs(value) < 2**63:  # TOML integers stop at 2^63 - 1
+            with pytest.raises(SceneError) as err:
+                load_scene(f"seed = {_toml_value(value)}\n")
+            assert err.value.key == "seed"
+
+
+def reference_rows_top() -> dict[str, list[str]]:
+    text = reference_markdown().split("## [")[0]
+    return {c[0].strip("`"): c for c in ([x.strip() for x in line.strip("|").split(" | ")]
+                                         for line in text.splitlines() if line.startswith("| `"))}

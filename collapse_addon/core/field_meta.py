@@ -74,7 +74,7 @@ def spec_kinds(spec_type) -> dict[str, str]:
     hints = typing.get_type_hints(spec_type)
     out = {}
     for f in fields(spec_type):
-        if f.init:
+        if f.init and f.metadata:  # declared with spec_field (not, e.g., a whole section)
             kind = infer_kind(hints[f.name])
             out[f.name] = "choice" if kind == "string" and f.metadata.get("choices") else kind
     return out
@@ -84,14 +84,22 @@ def field_kind(spec_type, name: str) -> str:
     return spec_kinds(spec_type)[name]
 
 
+def _fmt(value) -> str:
+    """A bound as people read it: 0.5, 1e+06; 2^63 - 1 for the largest seed."""
+    if isinstance(value, int) and value >= 2**32 and (value + 1) & value == 0:
+        return f"2^{value.bit_length()} - 1"
+    return f"{value:g}"
+
+
 def _span(meta) -> str:
     lo, hi = meta.get("range") or (None, None)
-    low = None if lo is None else (f"> {lo:g}" if meta.get("open_low") else f">= {lo:g}")
+    low = None if lo is None else (f"> {_fmt(lo)}" if meta.get("open_low") else f">= {_fmt(lo)}")
     if lo is not None and hi is not None:
-        return f"{lo:g} to {hi:g}" if not meta.get("open_low") else f"> {lo:g} and <= {hi:g}"
+        return (f"{_fmt(lo)} to {_fmt(hi)}" if not meta.get("open_low")
+                else f"> {_fmt(lo)} and <= {_fmt(hi)}")
     if low is not None:
         return low
-    return f"<= {hi:g}" if hi is not None else "any finite value"
+    return f"<= {_fmt(hi)}" if hi is not None else "any finite value"
 
 
 def _vector_label(meta) -> str:

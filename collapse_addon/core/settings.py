@@ -301,7 +301,7 @@ class ShotSettings:
     has one), so one number drives every random choice.
     """
 
-    seed: int = 0
+    seed: int = spec_field(0, limits=(0, 2**63 - 1), integer=True, doc=SEED_DOC, hint="e.g. seed = 1")
     building: BuildingSpec = field(default_factory=BuildingSpec)
     mesh: MeshSource = field(default_factory=MeshSource)
     materials: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -315,8 +315,7 @@ class ShotSettings:
     fx: FxSettings = field(default_factory=FxSettings)
 
     def __post_init__(self):
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
-            raise SpecError("seed", f"must be a whole number >= 0, got {self.seed!r}", "e.g. seed = 1")
+        check_fields(self)  # the seed (the sections are checked by their own classes)
         if self.fracture.seed != self.seed:
             object.__setattr__(self, "fracture", dataclasses.replace(self.fracture, seed=self.seed))
         if hasattr(self.trigger, "seed") and self.trigger.seed != self.seed:
