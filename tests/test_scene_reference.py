@@ -100,6 +100,11 @@ def test_reference_lists_no_key_the_loader_refuses():
     for section, key in DERIVED_KEYS:
         with pytest.raises(SceneError, match=f"{section}.{key}"):
             load_scene(f"[{section}]\n{key} = 3\n")
+    from collapse_addon.core.materials import MATERIALS
+
+    for key in rows["materials.NAME"]:  # each override key, set to the preset's own value
+        value = getattr(MATERIALS["concrete"], key)
+        assert load_scene(f"[materials.concrete]\n{key} = {_toml_value(value)}\n")
 
 
 def _outside(cls, f) -> list:
