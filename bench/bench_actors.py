@@ -67,9 +67,8 @@ def growth(settings, sizes) -> dict:
     for n in sizes:
         shot = dataclasses.replace(settings, fracture=dataclasses.replace(settings.fracture, cell_count=n))
         building, shards = api.make_shards(shot, api.make_building(shot))
-        with api.material_presets(shot.materials):
-            bake, wall, cpu = _timed(lambda b=building, s=shards, shot=shot: bake_actors(
-                b, s, shot.simulation, shot.trigger))
+        bake, wall, cpu = _timed(lambda b=building, s=shards, shot=shot: bake_actors(
+            b, s, shot.simulation, shot.trigger))
         rows.append({"shards": int(shards.count), "wall_s": wall, "cpu_s": cpu,
                      "stress_solves": bake.settle_calls, "max_actors": int(bake.actors.max())})
         print(f"{shards.count:>6} shards: {wall:7.1f} s wall / {cpu:7.1f} s CPU, "

@@ -16,7 +16,7 @@ Everything random follows from ``settings.seed``; the same settings give the sam
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -52,10 +52,21 @@ def make_building(settings: ShotSettings) -> Building | None:
 
 def make_shards(settings: ShotSettings, building: Building | None,
                 log: Log = _quiet) -> tuple[Building, ShardSet]:
-    """Fracture the shot's building (or its mesh source) into shards."""
+    """Fracture the shot's building (or its mesh source) into shards.
+
+    The building returned carries the shot's material table (``building.materials``: the presets
+    with the scene's overrides), which masses, glue and strengths read.
+    """
     if building is not None:
-        return building, fracture_building(building, settings.fracture)
-    return _fracture_mesh_source(settings, log)
+        shards = fracture_building(building, settings.fracture)
+    else:
+        building, shards = _fracture_mesh_source(settings, log)
+    return with_materials(building, settings.materials), shards
+
+
+def with_materials(building: Building, overrides: dict) -> Building:
+    """``building`` carrying the material table of a shot's overrides (a value, never global)."""
+    return dataclasses.replace(building, materials=resolve_materials(overrides))
 
 
 def _fracture_mesh_source(settings: ShotSettings, log: Log = _quiet) -> tuple[Building, ShardSet]:
@@ -99,21 +110,6 @@ def _mesh_from_blend(path: Path, object_name: str):
 # ------------------------------------------------------------------------------ scene-level (bpy)
 
 
-@contextlib.contextmanager
-def material_presets(overrides: dict):
-    """Apply the shot's material overrides to the presets for the duration (physics reads the
-    presets by name while it plans masses and glue)."""
-    from .core import materials as presets
-
-    saved = dict(presets.MATERIALS)
-    presets.MATERIALS.update(resolve_materials(overrides))
-    try:
-        yield presets.MATERIALS
-    finally:
-        presets.MATERIALS.clear()
-        presets.MATERIALS.update(saved)
-
-
 def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict:
     """Build the shot in ``scene`` (default: the current one): shards, rigid bodies, glue,
     trigger, camera framed on the building, lights, ground and render settings.
@@ -135,11 +131,9 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
         f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
     t = time.perf_counter()
     rough = rough_shards(settings, building, shards)
-    with material_presets(settings.materials) as presets:
-        materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
-        handle = simulation.build_collapse_scene(
-            building, shards, settings.simulation, settings.trigger, scene=scene,
-            materials=materials)
+    materials = cam.shot_materials(building.materials, sorted({e.material for e in building.elements}))
+    handle = simulation.build_collapse_scene(
+        building, shards, settings.simulation, settings.trigger, scene=scene, materials=materials)
     if rough is not None:
         from .blender import rough as rough_mod
 
@@ -220,9 +214,8 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         from .blender import actor_shot
 
         shot = make_shards(settings, make_building(settings))
-        with material_presets(settings.materials):
-            report, events, positions, rotations = actor_shot.bake_and_report(
-                scene, shot, progress=progress, log=log)
+        report, events, positions, rotations = actor_shot.bake_and_report(
+            scene, shot, progress=progress, log=log)
     else:
         from .blender import rough
 

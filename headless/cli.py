@@ -28,6 +28,7 @@ from collapse_addon.core.errors import (
     is_disk_full,
     shorten,
 )
+from headless.field_options import FieldOption
 from headless.tasklog import hold_render_threads
 
 EXIT_FRAME_FAILED = EXIT_FAILED  # the name the farm code and older callers use
@@ -351,13 +352,12 @@ scene_arg = click.argument("scene", type=click.Path(exists=True, dir_okay=False,
 out_opt = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
                        help=OUT_HELP)
 seed_opt = click.option("--seed", type=click.IntRange(0), default=None, help=SEED_HELP)
-frames_opt = click.option("--frames", default=None, metavar="1-48|1,5,9",
-                          help="Frames to render (default: the scene's render.frames, else all).")
+frames_opt = click.option("--frames", cls=FieldOption, key="render.frames", default=None,
+                          metavar="1-48|1,5,9")
 chunk_opt = click.option("--chunk", default=None, metavar="N/M",
                          help="Render only chunk N of M contiguous chunks of the frames.")
 allow_opt = click.option("--allow-outside", "allow_outside", is_flag=True, help=ALLOW_HELP)
-threads_opt = click.option("--threads", type=click.IntRange(0), default=None,
-                           help="Render threads (0: all cores; default: the scene's render.threads).")
+threads_opt = click.option("--threads", cls=FieldOption, key="render.threads", type=int, default=None)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

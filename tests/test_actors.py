@@ -106,8 +106,7 @@ def test_blender_keyframes_equal_the_solver(tmp_path):
     from collapse_addon.core.actor_solver import bake_actors
 
     building, shards = api.make_shards(settings, api.make_building(settings))
-    with api.material_presets(settings.materials):
-        bake = bake_actors(building, shards, settings.simulation, settings.trigger)
+    bake = bake_actors(building, shards, settings.simulation, settings.trigger)
     positions, rotations = simulation.baked_transforms(scene)
     assert np.abs(positions - bake.positions).max() < 1e-4
     from collapse_addon.core.rigid import quat_matrix

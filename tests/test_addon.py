@@ -141,9 +141,16 @@ def test_every_setting_of_a_scene_file_has_a_panel_property(addon):
                 assert "use_" + name in group.bl_rna.properties
             if entry.get("units") == "m" and entry["kind"] == "float":
                 assert prop.subtype == "DISTANCE", f"{section}.{name} shows no length unit"
+            # everything below comes from the one field table (core/field_meta.spec_field)
+            assert prop.description.startswith(entry["doc"]), f"{section}.{name}"
             lo, hi = entry["range"]
-            if entry["kind"] in ("int", "float") and lo is not None:
-                assert prop.hard_min >= lo - 1e-6 and prop.hard_max <= hi + 1e-6
+            if entry["kind"] in ("int", "float"):
+                assert lo is None or prop.hard_min >= lo - 1e-6, f"{section}.{name}"
+                assert hi is None or prop.hard_max <= hi + 1e-6, f"{section}.{name}"
+                if "soft" in entry:
+                    assert (prop.soft_min, prop.soft_max) == pytest.approx(entry["soft"]), name
+            if entry["kind"] == "choice":
+                assert tuple(i.identifier for i in prop.enum_items) == tuple(entry["choices"])
 
 
 def test_fresh_panel_describes_the_default_shot(addon):

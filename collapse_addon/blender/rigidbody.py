@@ -48,7 +48,7 @@ def configure_shard_bodies(objects, building, shards, masses, passive, sim) -> N
     """Mass, contact behaviour, shape (convex hull, or the mesh for non-convex shards) and sleeping."""
     elements = building.elements
     for s, obj in enumerate(objects):
-        preset = material(elements[int(shards.element[s])].material)
+        preset = material(elements[int(shards.element[s])].material, building.materials)
         rb = obj.rigid_body
         rb.type = "PASSIVE" if passive[s] else "ACTIVE"
         rb.collision_shape = "CONVEX_HULL" if shards.is_convex(s) else "MESH"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..core.materials import MATERIALS, material
+from ..core.materials import MATERIALS
 
 ROOT_NAME = "Collapse"
 SHARD_PREFIX = "CX"
@@ -23,23 +23,14 @@ def new_collection(name: str, parent) -> bpy.types.Collection:
     return coll
 
 
-def ensure_materials(names: list[str] | None = None) -> dict[str, tuple]:
-    """Exterior and interior materials for each building material preset (reused when present)."""
-    out = {}
-    for name in names or list(MATERIALS):
-        preset = material(name)
-        pair = []
-        for suffix, color in (("exterior", preset.color), ("interior", preset.interior_color)):
-            mat_name = f"Collapse {name} {suffix}"
-            mat = bpy.data.materials.get(mat_name)
-            if mat is None:
-                mat = bpy.data.materials.new(mat_name)
-                mat.diffuse_color = color
-                mat.roughness = 0.9 if name != "glass" else 0.1
-                mat.metallic = 1.0 if name == "steel" else 0.0
-            pair.append(mat)
-        out[name] = tuple(pair)
-    return out
+def ensure_materials(names: list[str] | None = None, table: dict | None = None) -> dict[str, tuple]:
+    """Exterior and interior materials of each material in ``names`` (default: all of ``table``,
+    a shot's material table; None: the presets), made by the one factory, ``camera.shot_materials``.
+    """
+    from .camera import shot_materials
+
+    table = MATERIALS if table is None else table
+    return shot_materials(table, names or list(table))
 
 
 def _element_collections(building, root) -> dict[int, bpy.types.Collection]:
@@ -68,7 +59,7 @@ def create_shard_objects(building, shards, root, materials: dict[str, tuple] | N
     sort in creation order (Blender inserts new IDs by name: sorted names keep that linear).
     """
     elements = building.elements
-    materials = materials or ensure_materials(sorted({e.material for e in elements}))
+    materials = materials or ensure_materials(sorted({e.material for e in elements}), building.materials)
     collections = _element_collections(building, root)
     loop_start = shards.loop_start
     n_loops = len(shards.loops)

@@ -12,13 +12,12 @@ beams, split around each window into piers, a spandrel and a lintel so every pie
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import SpecError
-from .field_meta import check_value, spec_field
+from .field_meta import check_fields, spec_field
 from .materials import MATERIALS
 
 MATERIAL_NAMES = tuple(MATERIALS)
@@ -27,7 +26,8 @@ ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall", "mesh")  # mesh
 FACADES = ("south", "north", "west", "east")
 _TOUCH_TOL = 1e-9
 # A length of a structural part, and one that may be 0 (leaves the part out).
-_LENGTH = {"limits": (0, 100), "open_low": True, "unit": "m", "hint": "give a positive length in metres"}
+_LENGTH = {"limits": (0, 100), "open_low": True, "unit": "m", "hint": "give a positive length in metres",
+           "ui": {"min": 0.01}}
 _OPTIONAL_LENGTH = {"limits": (0, 100), "unit": "m", "hint": "use 0 to leave it out"}
 
 
@@ -38,25 +38,45 @@ class BuildingSpec:
     The defaults give a plausible 4-storey reinforced-concrete frame with masonry infill walls.
     """
 
-    bays_x: int = spec_field(3, limits=(1, 50), integer=True)
-    bays_y: int = spec_field(2, limits=(1, 50), integer=True)
-    bay_width: float = spec_field(5.0, **_LENGTH)
-    bay_depth: float = spec_field(4.5, **_LENGTH)
-    storeys: int = spec_field(4, limits=(1, 60), integer=True)
-    storey_height: float = spec_field(3.2, **_LENGTH)
-    slab_thickness: float = spec_field(0.22, **_LENGTH)
-    column_section: float = spec_field(0.4, **_LENGTH)
-    beam_depth: float = spec_field(0.45, **_LENGTH)
-    beam_width: float = spec_field(0.3, **_LENGTH)
-    wall_thickness: float = spec_field(0.2, **_LENGTH)
-    window_width: float = spec_field(1.6, **_OPTIONAL_LENGTH)
-    window_height: float = spec_field(1.4, **_OPTIONAL_LENGTH)
-    window_sill: float = spec_field(0.9, **_OPTIONAL_LENGTH)
-    facades: tuple[str, ...] = spec_field(FACADES, choices=FACADES)
-    foundation_depth: float = spec_field(0.6, **_LENGTH)
-    foundation_margin: float = spec_field(0.5, **_OPTIONAL_LENGTH)
-    frame_material: str = spec_field("reinforced_concrete", choices=MATERIAL_NAMES)
-    wall_material: str = spec_field("masonry", choices=MATERIAL_NAMES)
+    bays_x: int = spec_field(3, limits=(1, 50), integer=True,
+                             doc="Bays (column grid spans) along x.")
+    bays_y: int = spec_field(2, limits=(1, 50), integer=True, doc="Bays along y.")
+    bay_width: float = spec_field(5.0, **_LENGTH, soft_limits=(2.0, 20.0),
+                                  doc="Column spacing along x (more than column_section + 0.2 m).")
+    bay_depth: float = spec_field(4.5, **_LENGTH, soft_limits=(2.0, 20.0),
+                                  doc="Column spacing along y (more than column_section + 0.2 m).")
+    storeys: int = spec_field(4, limits=(1, 60), integer=True,
+                              doc="Number of storeys above the foundation.")
+    storey_height: float = spec_field(3.2, **_LENGTH, soft_limits=(2.4, 6.0),
+                                      doc="Floor-to-floor height.")
+    slab_thickness: float = spec_field(0.22, **_LENGTH, soft_limits=(0.1, 0.5),
+                                       doc="Floor slab thickness.")
+    column_section: float = spec_field(0.4, **_LENGTH, soft_limits=(0.2, 1.2),
+                                       doc="Square column edge.")
+    beam_depth: float = spec_field(0.45, **_LENGTH, soft_limits=(0.2, 1.0),
+                                   doc="Beam depth under the slab.")
+    beam_width: float = spec_field(0.3, **_LENGTH, soft_limits=(0.15, 1.0),
+                                   doc="Beam width (at most column_section).")
+    wall_thickness: float = spec_field(0.2, **_LENGTH, soft_limits=(0.1, 0.6),
+                                       doc="Infill wall thickness (at most column_section).")
+    window_width: float = spec_field(1.6, **_OPTIONAL_LENGTH, soft_limits=(0.0, 4.0),
+                                     doc="Window width per wall panel; 0 with window_height 0: "
+                                         "solid walls.")
+    window_height: float = spec_field(1.4, **_OPTIONAL_LENGTH, soft_limits=(0.0, 3.0),
+                                      doc="Window height (0: solid walls).")
+    window_sill: float = spec_field(0.9, **_OPTIONAL_LENGTH, soft_limits=(0.0, 2.0),
+                                    doc="Window sill height above the floor.")
+    facades: tuple[str, ...] = spec_field(FACADES, choices=FACADES,
+                                          allowed="list of " + ", ".join(f"`{f}`" for f in FACADES),
+                                          doc="Facades with infill walls.")
+    foundation_depth: float = spec_field(0.6, **_LENGTH, soft_limits=(0.2, 2.0),
+                                         doc="Foundation slab depth below z = 0.")
+    foundation_margin: float = spec_field(0.5, **_OPTIONAL_LENGTH, soft_limits=(0.0, 3.0),
+                                          doc="How far the foundation reaches beyond the columns.")
+    frame_material: str = spec_field("reinforced_concrete", choices=MATERIAL_NAMES,
+                                     doc="Material of columns, beams, slabs and foundation.")
+    wall_material: str = spec_field("masonry", choices=MATERIAL_NAMES,
+                                    doc="Material of the infill walls.")
 
     def __post_init__(self):
         object.__setattr__(self, "facades", tuple(self.facades))
@@ -90,14 +110,7 @@ def _check(ok: bool, field_name: str, problem: str, fix: str) -> None:
 
 def validate_building_spec(spec: BuildingSpec) -> None:
     """Raise SpecError naming the first field that makes ``spec`` unbuildable."""
-    for f in fields(spec):
-        value = getattr(spec, f.name)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, float | int) and not math.isfinite(value):
-            raise SpecError(f.name, f"must be a finite number, got {value!r}", "give a real value")
-    for f in fields(spec):  # the ranges declared on the fields
-        check_value(f.name, getattr(spec, f.name), f.metadata, integer_types=(int, np.integer))
+    check_fields(spec)  # type, value set and range of every field (the field table)
     c = spec.column_section
     _check(spec.bay_width > c + 0.2, "bay_width",
            f"{spec.bay_width} m leaves no room between {c} m columns",
@@ -126,15 +139,8 @@ def validate_building_spec(spec: BuildingSpec) -> None:
                f"sill {spec.window_sill} m + height {spec.window_height} m leaves no lintel "
                f"under a {clear:.3g} m clear height",
                f"make window_sill + window_height at most {clear - 0.1:.3g} m")
-    for facade in spec.facades:
-        _check(facade in FACADES, "facades", f"unknown facade {facade!r}",
-               f"choose from {', '.join(FACADES)}")
     _check(len(set(spec.facades)) == len(spec.facades), "facades", "a facade is listed twice",
            "list each facade once")
-    for name in ("frame_material", "wall_material"):
-        value = getattr(spec, name)
-        _check(value in MATERIALS, name, f"unknown material {value!r}",
-               f"choose from {', '.join(MATERIALS)}")
     # Refuse up front what cannot be fractured (at least one shard per element) rather than
     # lay out hundreds of thousands of elements first (60 x 50 x 50 bays: 660,061, 4.2 GB, 38 s).
     from .seeds import MAX_CELLS
@@ -218,6 +224,9 @@ class Building:
     spec: BuildingSpec | None
     elements: list[Element]
     contacts: ElementContacts = field(repr=False)
+    # The shot's material table (presets + the scene's overrides, ``settings.resolve_materials``),
+    # read by everything that needs a density or strength; None: the presets.
+    materials: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def lo(self) -> np.ndarray:

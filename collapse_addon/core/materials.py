@@ -10,29 +10,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .field_meta import check_fields, spec_field
 from .strength import STRENGTHS
+
+_POSITIVE = (0, None)  # what an override may set: any number >= 0
 
 
 @dataclass(frozen=True)
 class Material:
     """Physical and visual preset of one building material."""
 
-    name: str
-    density: float  # kg/m^3
-    bond_strength: float  # Pa, effective tensile strength of a glued shard joint
-    interface_factor: float  # joint strength between two elements / inside one element
-    friction: float
-    restitution: float
-    linear_damping: float
-    angular_damping: float
-    color: tuple[float, float, float, float]  # exterior (original surface), linear RGBA
-    interior_color: tuple[float, float, float, float]  # cut faces
+    name: str = spec_field(doc="Preset name.")
+    density: float = spec_field(limits=_POSITIVE, unit="kg/m^3", doc="Density.")
+    bond_strength: float = spec_field(limits=_POSITIVE, unit="Pa",
+                                      doc="Effective tensile strength of a glued shard joint.")
+    interface_factor: float = spec_field(limits=_POSITIVE,
+                                         doc="Joint strength between two elements relative to "
+                                             "inside one.")
+    friction: float = spec_field(limits=_POSITIVE, doc="Friction coefficient.")
+    restitution: float = spec_field(limits=_POSITIVE, doc="Bounciness (Bullet restitution).")
+    linear_damping: float = spec_field(limits=_POSITIVE, doc="Linear velocity damping.")
+    angular_damping: float = spec_field(limits=_POSITIVE, doc="Angular velocity damping.")
+    color: tuple[float, float, float, float] = spec_field(
+        limits=(0, 1), vector="[r, g, b, a]", doc="Exterior (original surface) colour, linear RGBA.")
+    interior_color: tuple[float, float, float, float] = spec_field(
+        limits=(0, 1), vector="[r, g, b, a]", doc="Cut-face colour, linear RGBA.")
     # Structural solver (core/strength.py, sources there): characteristic strengths in MPa, E in GPa
-    compressive_strength: float = 0.0
-    tensile_strength: float = 0.0
-    shear_strength: float = 0.0
-    flexural_strength: float = 0.0
-    youngs_modulus: float = 0.0
+    compressive_strength: float = spec_field(0.0, limits=_POSITIVE, unit="MPa",
+                                             doc="Characteristic compressive strength (structural "
+                                                 "solver).")
+    tensile_strength: float = spec_field(0.0, limits=_POSITIVE, unit="MPa",
+                                         doc="Characteristic axial tensile strength (structural "
+                                             "solver).")
+    shear_strength: float = spec_field(0.0, limits=_POSITIVE, unit="MPa",
+                                       doc="Characteristic shear strength (cohesion; structural "
+                                           "solver).")
+    flexural_strength: float = spec_field(0.0, limits=_POSITIVE, unit="MPa",
+                                          doc="Flexural strength, extreme-fibre stress at the "
+                                              "bending capacity.")
+    youngs_modulus: float = spec_field(0.0, limits=_POSITIVE, unit="GPa",
+                                       doc="Young's modulus (structural solver stiffness).")
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 MATERIALS: dict[str, Material] = {
@@ -54,12 +74,14 @@ MATERIALS: dict[str, Material] = {
 }
 
 
-def material(name: str) -> Material:
-    """Look up a preset by name, with an error that lists the choices."""
+def material(name: str, table: dict[str, Material] | None = None) -> Material:
+    """Look up a material by name in ``table`` (a shot's resolved table, e.g. ``building.materials``;
+    None: the presets), with an error that lists the choices."""
     from .errors import SpecError
 
+    table = MATERIALS if table is None else table
     try:
-        return MATERIALS[name]
+        return table[name]
     except KeyError:
         raise SpecError("material", f"unknown material {name!r}",
-                        f"choose from {', '.join(MATERIALS)}") from None
+                        f"choose from {', '.join(table)}") from None

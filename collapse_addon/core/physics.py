@@ -29,79 +29,16 @@ static ones -- which is how a real frame fails.
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import SpecError
+from .field_meta import check_fields, spec_field
 
 SOLVERS = ("actors", "glue")
 TRIGGER_TYPES = ("none", "demolition", "impact", "explosion", "earthquake")
 ELEMENT_KINDS_BREAKABLE = ("column", "beam", "slab", "wall", "mesh")
-
-
-def _meta(doc: str, units: str = "", lo=None, hi=None, **extra) -> dict:
-    """Field metadata: a one-line doc, units and the inclusive range (for validation and the UI)."""
-    return {"doc": doc, "units": units, "range": (lo, hi), **extra}
-
-
-def field_info(spec_type) -> dict[str, dict]:
-    """Per field of ``SimulationSpec``/``TriggerSpec``: default, doc, units and range.
-
-    Used by the scene-file loader and the add-on UI so the three stay in step.
-    """
-    out = {}
-    for f in fields(spec_type):
-        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        out[f.name] = {"default": default, **f.metadata}
-    return out
-
-
-def _validate_ranges(spec) -> None:
-    """Check every field against its metadata: type, finiteness and range."""
-    for f in fields(spec):
-        value = getattr(spec, f.name)
-        meta = f.metadata
-        lo, hi = meta.get("range", (None, None))
-        kind = meta.get("kind", "float")
-        units = f" {meta['units']}" if meta.get("units") else ""
-        if kind == "bool":
-            if not isinstance(value, bool | np.bool_):
-                raise SpecError(f.name, f"must be true or false, got {value!r}", "use true or false")
-            continue
-        if kind in ("point", "optional_point", "choice", "tuple_int", "tuple_str", "region"):
-            continue  # checked by the type's own validator
-        if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise SpecError(f.name, f"must be a whole number, got {value!r}",
-                                f"use an integer from {lo} to {hi}")
-        else:
-            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-                raise SpecError(f.name, f"must be a number, got {value!r}",
-                                f"use a value from {lo} to {hi}{units}")
-            if not math.isfinite(value):
-                raise SpecError(f.name, f"must be finite, got {value!r}",
-                                f"use a value from {lo} to {hi}{units}")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise SpecError(f.name, f"must be from {lo} to {hi}{units}, got {value!r}",
-                            meta.get("fix", f"use a value in that range ({meta['doc']})"))
-
-
-def _point(value, name: str, optional: bool) -> tuple[float, float, float] | None:
-    if value is None:
-        if optional:
-            return None
-        raise SpecError(name, "is required", "give [x, y, z] in metres")
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise SpecError(name, f"must be three numbers, got {value!r}", "give [x, y, z] in metres") from None
-    if len(out) != 3 or not all(math.isfinite(v) for v in out):
-        raise SpecError(name, f"must be three finite coordinates, got {value!r}",
-                        "give [x, y, z] in metres")
-    if max(abs(v) for v in out) > 1e5:
-        raise SpecError(name, f"{out} is more than 100 km from the origin", "give a point near the building")
-    return out
 
 
 @dataclass(frozen=True)
@@ -112,56 +49,59 @@ class SimulationSpec:
     (``SimulationSpec.naive()``: every shard awake, 10 substeps, 10 iterations).
     """
 
-    solver: str = field(default="actors", metadata=_meta(
-        "actors: rigid actors + stress solver (docs/actors.md); glue: Blender's Bullet glue bake",
-        kind="choice", choices=SOLVERS))
-    frame_start: int = field(default=1, metadata=_meta(
-        "First simulated frame", "frame", 0, 1_000_000, kind="int"))
-    frame_end: int = field(default=120, metadata=_meta(
-        "Last simulated frame (inclusive)", "frame", 1, 1_000_000, kind="int"))
-    fps: int = field(default=24, metadata=_meta(
-        "Frames per second of the scene", "1/s", 1, 240, kind="int"))
-    substeps: int = field(default=5, metadata=_meta(
-        "Bullet steps per frame (more: stiffer glue, slower bake)", "", 1, 100, kind="int"))
-    solver_iterations: int = field(default=10, metadata=_meta(
-        "Constraint solver iterations per step (more: stiffer glue, slower bake)", "", 1, 1000,
-        kind="int"))
-    time_scale: float = field(default=1.0, metadata=_meta(
-        "Simulated seconds per real second (below 1: slow motion)", "", 0.01, 100.0))
-    gravity: float = field(default=9.81, metadata=_meta(
-        "Gravitational acceleration, pointing down -z", "m/s^2", 0.0, 100.0))
-    use_deactivation: bool = field(default=True, metadata=_meta(
-        "Let shards that come to rest fall asleep (skipped by the solver until touched)",
-        kind="bool"))
-    start_asleep: bool = field(default=True, metadata=_meta(
-        "Shards start asleep and wake only when something disturbs them", kind="bool"))
-    deactivate_linear_velocity: float = field(default=0.4, metadata=_meta(
-        "Speed under which a shard may fall asleep", "m/s", 0.0, 100.0))
-    deactivate_angular_velocity: float = field(default=0.5, metadata=_meta(
-        "Spin under which a shard may fall asleep", "rad/s", 0.0, 100.0))
-    glue: bool = field(default=True, metadata=_meta(
-        "Glue touching shards with breakable constraints (off: a pile of loose shards)",
-        kind="bool"))
-    glue_strength_scale: float = field(default=1.0, metadata=_meta(
-        "Multiplier on every material's bond strength", "", 0.0, 1e6))
-    glue_load_safety: float = field(default=4.0, metadata=_meta(
-        "Glue holds at least this many times the static load it carries", "", 0.0, 1000.0))
-    min_glue_area: float = field(default=0.002, metadata=_meta(
-        "Contacts smaller than this get no glue (each shard keeps its largest)", "m^2", 0.0, 100.0))
-    glue_on_shards: bool = field(default=True, metadata=_meta(
-        "Each shard carries one of its glue constraints (fewer empties, faster assembly; the "
-        "pivot moves to the shard's centroid, which makes the glue a little softer)", kind="bool"))
-    ground_friction: float = field(default=0.8, metadata=_meta(
-        "Friction coefficient of the ground and foundation", "", 0.0, 10.0))
-    ground_size: float = field(default=0.0, metadata=_meta(
-        "Side of the square ground; 0 sizes it from the building", "m", 0.0, 100_000.0))
-    collision_margin: float = field(default=0.0, metadata=_meta(
-        "Bullet collision margin of the shards; 0 keeps Blender's embedded default", "m", 0.0, 1.0))
+    solver: str = spec_field("actors", choices=SOLVERS,
+                             doc="actors: rigid actors + stress solver (docs/actors.md); glue: "
+                                 "Blender's Bullet glue bake")
+    frame_start: int = spec_field(1, unit="frame", limits=(0, 1_000_000), integer=True,
+                                  doc="First simulated frame")
+    frame_end: int = spec_field(120, unit="frame", limits=(1, 1_000_000), integer=True,
+                                doc="Last simulated frame (inclusive)")
+    fps: int = spec_field(24, unit="1/s", limits=(1, 240), integer=True,
+                          doc="Frames per second of the scene")
+    substeps: int = spec_field(5, limits=(1, 100), integer=True,
+                               doc="Bullet steps per frame (more: stiffer glue, slower bake)")
+    solver_iterations: int = spec_field(10, limits=(1, 1000), integer=True,
+                                        doc="Constraint solver iterations per step (more: stiffer "
+                                            "glue, slower bake)")
+    time_scale: float = spec_field(1.0, limits=(0.01, 100.0),
+                                   doc="Simulated seconds per real second (below 1: slow motion)")
+    gravity: float = spec_field(9.81, unit="m/s^2", limits=(0.0, 100.0),
+                                doc="Gravitational acceleration, pointing down -z")
+    use_deactivation: bool = spec_field(True,
+                                        doc="Let shards that come to rest fall asleep (skipped by the"
+                                            " solver until touched)")
+    start_asleep: bool = spec_field(True,
+                                    doc="Shards start asleep and wake only when something disturbs "
+                                        "them")
+    deactivate_linear_velocity: float = spec_field(0.4, unit="m/s", limits=(0.0, 100.0),
+                                                   doc="Speed under which a shard may fall asleep")
+    deactivate_angular_velocity: float = spec_field(0.5, unit="rad/s", limits=(0.0, 100.0),
+                                                    doc="Spin under which a shard may fall asleep")
+    glue: bool = spec_field(True,
+                            doc="Glue touching shards with breakable constraints (off: a pile of "
+                                "loose shards)")
+    glue_strength_scale: float = spec_field(1.0, limits=(0.0, 1e6),
+                                            doc="Multiplier on every material's bond strength")
+    glue_load_safety: float = spec_field(4.0, limits=(0.0, 1000.0),
+                                         doc="Glue holds at least this many times the static load it "
+                                             "carries")
+    min_glue_area: float = spec_field(0.002, unit="m^2", limits=(0.0, 100.0),
+                                      doc="Contacts smaller than this get no glue (each shard keeps "
+                                          "its largest)")
+    glue_on_shards: bool = spec_field(True,
+                                      doc="Each shard carries one of its glue constraints (fewer "
+                                          "empties, faster assembly; the pivot moves to the shard's "
+                                          "centroid, which makes the glue a little softer)")
+    ground_friction: float = spec_field(0.8, limits=(0.0, 10.0),
+                                        doc="Friction coefficient of the ground and foundation")
+    ground_size: float = spec_field(0.0, unit="m", limits=(0.0, 100_000.0),
+                                    doc="Side of the square ground; 0 sizes it from the building")
+    collision_margin: float = spec_field(0.0, unit="m", limits=(0.0, 1.0),
+                                         doc="Bullet collision margin of the shards; 0 keeps "
+                                             "Blender's embedded default")
 
     def __post_init__(self):
-        if self.solver not in SOLVERS:
-            raise SpecError("solver", f"unknown solver {self.solver!r}", f"choose from {', '.join(SOLVERS)}")
-        _validate_ranges(self)
+        check_fields(self)
         if self.frame_end <= self.frame_start:
             raise SpecError("frame_end", f"{self.frame_end} is not after frame_start {self.frame_start}",
                             f"make it at least {self.frame_start + 1}")
@@ -203,103 +143,100 @@ class TriggerSpec:
     from the building (see ``resolve_trigger``). All randomness comes from ``seed``.
     """
 
-    type: str = field(default="demolition", metadata=_meta(
-        "Trigger type: none, demolition, impact, explosion or earthquake", kind="choice",
-        choices=TRIGGER_TYPES))
-    frame: int = field(default=24, metadata=_meta(
-        "Frame at which the trigger fires (within the simulated range)", "frame", 0, 1_000_000,
-        kind="int"))
-    seed: int = field(default=0, metadata=_meta(
-        "Random seed of the trigger's choices and jitter", "", 0, 2**63 - 1, kind="int"))
+    type: str = spec_field("demolition", choices=TRIGGER_TYPES,
+                           doc="Trigger type: none, demolition, impact, explosion or earthquake")
+    frame: int = spec_field(24, unit="frame", limits=(0, 1_000_000), integer=True,
+                            doc="Frame at which the trigger fires (within the simulated range)")
+    seed: int = spec_field(0, limits=(0, 2**63 - 1), integer=True,
+                           doc="Random seed of the trigger's choices and jitter")
     # demolition
-    demolition_storeys: tuple[int, ...] = field(default=(0,), metadata=_meta(
-        "Storeys whose supports are demolished (0: ground storey)", "", kind="tuple_int"))
-    demolition_kinds: tuple[str, ...] = field(default=("column", "wall"), metadata=_meta(
-        "Element kinds demolished in those storeys (the supports: columns and load-bearing walls)", "", kind="tuple_str",
-        choices=ELEMENT_KINDS_BREAKABLE))
-    demolition_region: tuple[float, float, float, float] | None = field(default=None, metadata=_meta(
-        "Plan region [x0, y0, x1, y1] whose supports are demolished; none: all", "m",
-        kind="region"))
-    demolition_fraction: float = field(default=1.0, metadata=_meta(
-        "Fraction of the chosen supports demolished (seeded choice)", "", 0.0, 1.0))
-    demolition_pulverize: bool = field(default=True, metadata=_meta(
-        "Demolished supports are cut by the charges: their pieces no longer touch the building, "
-        "only the ground", kind="bool"))
-    demolition_sweep: float = field(default=0.8, metadata=_meta(
-        "Delay between the first and the last charge, firing along +x (a sequenced demolition "
-        "tips the building so it folds instead of dropping in one piece)", "s", 0.0, 60.0))
-    kick_speed: float = field(default=2.0, metadata=_meta(
-        "Speed given to demolished shards, outwards with seeded jitter", "m/s", 0.0, 100.0))
+    demolition_storeys: tuple[int, ...] = spec_field(
+        (0,), limits=(0, 999), integer=True,
+        allowed="non-empty list of whole numbers 0 to 999 (storey indices, 0: ground storey; "
+                "storeys the building lacks select nothing)",
+        doc="Storeys whose supports are demolished (0: ground storey)")
+    demolition_kinds: tuple[str, ...] = spec_field(
+        ("column", "wall"), choices=ELEMENT_KINDS_BREAKABLE,
+        allowed="non-empty list of " + ", ".join(f"`{k}`" for k in ELEMENT_KINDS_BREAKABLE),
+        doc="Element kinds demolished in those storeys (the supports: columns and load-bearing "
+            "walls)")
+    demolition_region: tuple[float, float, float, float] | None = spec_field(
+        None, unit="m", limits=(-1e5, 1e5), vector="[x0, y0, x1, y1]",
+        allowed="[x0, y0, x1, y1] in metres, each -100000 to 100000, x1 > x0 and y1 > y0",
+        doc="Plan region [x0, y0, x1, y1] whose supports are demolished; none: all")
+    demolition_fraction: float = spec_field(1.0, limits=(0.0, 1.0),
+                                            doc="Fraction of the chosen supports demolished (seeded "
+                                                "choice)")
+    demolition_pulverize: bool = spec_field(True,
+                                            doc="Demolished supports are cut by the charges: their "
+                                                "pieces no longer touch the building, only the ground")
+    demolition_sweep: float = spec_field(0.8, unit="s", limits=(0.0, 60.0),
+                                         doc="Delay between the first and the last charge, firing "
+                                             "along +x (a sequenced demolition tips the building so "
+                                             "it folds instead of dropping in one piece)")
+    kick_speed: float = spec_field(2.0, unit="m/s", limits=(0.0, 100.0),
+                                   doc="Speed given to demolished shards, outwards with seeded jitter")
     # impact
-    impact_mass: float = field(default=8000.0, metadata=_meta(
-        "Mass of the wrecking ball or projectile", "kg", 1.0, 1e8))
-    impact_radius: float = field(default=0.8, metadata=_meta(
-        "Radius of the ball", "m", 0.05, 50.0))
-    impact_speed: float = field(default=15.0, metadata=_meta(
-        "Launch speed of the ball towards its target", "m/s", 0.0, 1000.0))
-    impact_start: tuple[float, float, float] | None = field(default=None, metadata=_meta(
-        "Where the ball starts; none: 8 m in front of the south facade", "m", kind="optional_point"))
-    impact_target: tuple[float, float, float] | None = field(default=None, metadata=_meta(
-        "Point the ball is aimed at; none: the south facade's middle, first floor", "m",
-        kind="optional_point"))
-    impact_cable: float = field(default=0.0, metadata=_meta(
-        "Actor solver: cable length of a wrecking ball swinging into the target (a pendulum "
-        "released from rest at the height that gives impact_speed); 0: a free projectile", "m",
-        0.0, 1000.0))
+    impact_mass: float = spec_field(8000.0, unit="kg", limits=(1.0, 1e8),
+                                    doc="Mass of the wrecking ball or projectile")
+    impact_radius: float = spec_field(0.8, unit="m", limits=(0.05, 50.0), doc="Radius of the ball")
+    impact_speed: float = spec_field(15.0, unit="m/s", limits=(0.0, 1000.0),
+                                     doc="Launch speed of the ball towards its target")
+    impact_start: tuple[float, float, float] | None = spec_field(
+        None, unit="m", limits=(-1e5, 1e5), vector=True,
+        doc="Where the ball starts; none: 8 m in front of the south facade")
+    impact_target: tuple[float, float, float] | None = spec_field(
+        None, unit="m", limits=(-1e5, 1e5), vector=True,
+        doc="Point the ball is aimed at; none: the south facade's middle, first floor")
+    impact_cable: float = spec_field(0.0, unit="m", limits=(0.0, 1000.0),
+                                     doc="Actor solver: cable length of a wrecking ball swinging into"
+                                         " the target (a pendulum released from rest at the height "
+                                         "that gives impact_speed); 0: a free projectile")
     # explosion
-    explosion_point: tuple[float, float, float] | None = field(default=None, metadata=_meta(
-        "Centre of the blast; none: inside the south facade's middle, first floor", "m",
-        kind="optional_point"))
-    explosion_strength: float = field(default=8.0, metadata=_meta(
-        "Speed given to shards at the blast centre, falling linearly to 0 at the radius", "m/s",
-        0.0, 1000.0))
-    explosion_radius: float = field(default=2.5, metadata=_meta(
-        "Radius of the blast", "m", 0.01, 1000.0))
+    explosion_point: tuple[float, float, float] | None = spec_field(
+        None, unit="m", limits=(-1e5, 1e5), vector=True,
+        doc="Centre of the blast; none: inside the south facade's middle, first floor")
+    explosion_strength: float = spec_field(8.0, unit="m/s", limits=(0.0, 1000.0),
+                                           doc="Speed given to shards at the blast centre, falling "
+                                               "linearly to 0 at the radius")
+    explosion_radius: float = spec_field(2.5, unit="m", limits=(0.01, 1000.0),
+                                         doc="Radius of the blast")
     # earthquake
-    quake_amplitude: float = field(default=0.15, metadata=_meta(
-        "Peak horizontal ground displacement", "m", 0.0, 10.0))
-    quake_freq_low: float = field(default=0.5, metadata=_meta(
-        "Lowest frequency of the ground motion", "Hz", 0.05, 50.0))
-    quake_freq_high: float = field(default=3.0, metadata=_meta(
-        "Highest frequency of the ground motion", "Hz", 0.05, 50.0))
-    quake_duration: float = field(default=4.0, metadata=_meta(
-        "Duration of the shaking, with smooth ramps at both ends", "s", 0.1, 600.0))
-    quake_vertical_ratio: float = field(default=0.3, metadata=_meta(
-        "Vertical amplitude as a fraction of the horizontal", "", 0.0, 2.0))
+    quake_amplitude: float = spec_field(0.15, unit="m", limits=(0.0, 10.0),
+                                        doc="Peak horizontal ground displacement")
+    quake_freq_low: float = spec_field(0.5, unit="Hz", limits=(0.05, 50.0),
+                                       doc="Lowest frequency of the ground motion")
+    quake_freq_high: float = spec_field(3.0, unit="Hz", limits=(0.05, 50.0),
+                                        doc="Highest frequency of the ground motion")
+    quake_duration: float = spec_field(4.0, unit="s", limits=(0.1, 600.0),
+                                       doc="Duration of the shaking, with smooth ramps at both ends")
+    quake_vertical_ratio: float = spec_field(0.3, limits=(0.0, 2.0),
+                                             doc="Vertical amplitude as a fraction of the horizontal")
 
     def __post_init__(self):
-        if self.type not in TRIGGER_TYPES:
-            raise SpecError("type", f"unknown trigger type {self.type!r}",
-                            f"choose from {', '.join(TRIGGER_TYPES)}")
-        _validate_ranges(self)
-        try:
-            storeys = tuple(self.demolition_storeys)
-        except TypeError:
-            raise SpecError("demolition_storeys", f"must be a list of storeys, got {self.demolition_storeys!r}",
-                            "e.g. [0] for the ground storey") from None
-        if not storeys or not all(isinstance(s, int | np.integer) and not isinstance(s, bool)
-                                  and 0 <= s < 1000 for s in storeys):
-            raise SpecError("demolition_storeys", f"must be storey numbers from 0, got {storeys!r}",
+        if isinstance(self.demolition_kinds, str):
+            object.__setattr__(self, "demolition_kinds", (self.demolition_kinds,))
+        for name in ("demolition_storeys", "demolition_kinds", "demolition_region", "impact_start",
+                     "impact_target", "explosion_point"):
+            value = getattr(self, name)
+            if isinstance(value, list | np.ndarray):
+                object.__setattr__(self, name, tuple(value))
+        check_fields(self)
+        if not self.demolition_storeys:
+            raise SpecError("demolition_storeys", "must list at least one storey",
                             "e.g. [0] for the ground storey")
-        object.__setattr__(self, "demolition_storeys", tuple(int(s) for s in storeys))
-        kinds = (self.demolition_kinds,) if isinstance(self.demolition_kinds, str) else tuple(self.demolition_kinds)
-        bad = [k for k in kinds if k not in ELEMENT_KINDS_BREAKABLE]
-        if not kinds or bad:
-            raise SpecError("demolition_kinds", f"unknown or missing element kinds {bad or kinds!r}",
+        if not self.demolition_kinds:
+            raise SpecError("demolition_kinds", "must list at least one element kind",
                             f"choose from {', '.join(ELEMENT_KINDS_BREAKABLE)}")
-        object.__setattr__(self, "demolition_kinds", kinds)
-        if self.demolition_region is not None:
-            try:
-                region = tuple(float(v) for v in self.demolition_region)
-            except (TypeError, ValueError):
-                region = ()
-            if len(region) != 4 or not all(math.isfinite(v) for v in region) \
-                    or region[2] <= region[0] or region[3] <= region[1]:
-                raise SpecError("demolition_region", f"must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, "
-                                f"got {self.demolition_region!r}", "give a plan rectangle in metres")
-            object.__setattr__(self, "demolition_region", region)
-        for name in ("impact_start", "impact_target", "explosion_point"):
-            object.__setattr__(self, name, _point(getattr(self, name), name, optional=True))
+        object.__setattr__(self, "demolition_storeys", tuple(int(s) for s in self.demolition_storeys))
+        for name in ("demolition_region", "impact_start", "impact_target", "explosion_point"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(float(v) for v in value))
+        region = self.demolition_region
+        if region is not None and (region[2] <= region[0] or region[3] <= region[1]):
+            raise SpecError("demolition_region", f"must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, "
+                            f"got {region!r}", "give a plan rectangle in metres")
         if self.quake_freq_high <= self.quake_freq_low:
             raise SpecError("quake_freq_high", f"{self.quake_freq_high} Hz is not above quake_freq_low "
                             f"{self.quake_freq_low} Hz", "give a band with high > low")
@@ -345,7 +282,7 @@ def shard_masses(building, shards) -> np.ndarray:
     """Mass of every shard in kg: the element material's density (kg/m^3) x volume (m^3)."""
     from .materials import material
 
-    density = np.array([material(e.material).density for e in building.elements])
+    density = np.array([material(e.material, building.materials).density for e in building.elements])
     return density[shards.element] * shards.volume
 
 
@@ -475,8 +412,9 @@ def glue_strengths(building, shards, contacts: np.ndarray, scale: float = 1.0) -
     from .materials import material
 
     elements = building.elements
-    bond = np.array([material(e.material).bond_strength for e in elements])[shards.element]
-    factor = np.array([material(e.material).interface_factor for e in elements])[shards.element]
+    table = building.materials
+    bond = np.array([material(e.material, table).bond_strength for e in elements])[shards.element]
+    factor = np.array([material(e.material, table).interface_factor for e in elements])[shards.element]
     graph = shards.contacts
     a, b = graph.pairs[contacts].T
     sigma = np.minimum(bond[a], bond[b]) * scale

@@ -6,13 +6,12 @@ so an element's seeds do not change when another element is added or removed.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import SpecError
-from .field_meta import check_value, spec_field
+from .field_meta import check_fields, spec_field
 
 PATTERNS = ("uniform", "impact", "graded")
 MAX_CELLS = 200_000
@@ -30,25 +29,48 @@ class FractureSpec:
     every cut face by half of it, leaving an explicit gap between neighbouring shards (0: exact).
     """
 
-    cell_count: int = spec_field(600, limits=(1, MAX_CELLS), integer=True,
-                                 hint="fewer cells bake faster; 300-5,000 suits most shots")
+    cell_count: int = spec_field(600, limits=(1, MAX_CELLS), integer=True, soft_limits=(10, 20_000),
+                                 hint="fewer cells bake faster; 300-5,000 suits most shots",
+                                 doc="Shards over the whole building, split by volume.")
     shard_size: float | None = spec_field(None, limits=(0, None), open_low=True, unit="m",
-                                          hint="give a typical shard edge in metres, e.g. 0.5")
-    pattern: str = spec_field("uniform", choices=PATTERNS)
-    focus: tuple[float, float, float] | None = spec_field(None, limits=(None, None), unit="m",
-                                                          vector=True)
-    focus_height: float | None = spec_field(None, limits=(None, None), unit="m")
-    radius: float = spec_field(2.0, limits=(0, None), open_low=True, unit="m", hint="e.g. 2.0")
-    concentration: float = spec_field(0.7, limits=(0, 1),
-                                      hint="the fraction of seeds clustered around the focus")
-    grade_ratio: float = spec_field(8.0, limits=(0, None), open_low=True, hint="e.g. 8.0")
-    min_cells_per_element: int = spec_field(1, limits=(1, None), integer=True,
-                                            hint="use 1 to let small elements stay whole")
-    gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact")
-    seed: int = 0
+                                          soft_limits=(0.05, 5.0), ui={"min": 0.001},
+                                          hint="give a typical shard edge in metres, e.g. 0.5",
+                                          doc="Typical shard edge; replaces cell_count when set.")
+    pattern: str = spec_field("uniform", choices=PATTERNS,
+                              doc="Seed pattern: uniform, impact (clustered at the focus) or graded "
+                                  "(denser towards the focus).")
+    focus: tuple[float, float, float] | None = spec_field(
+        None, limits=(None, None), unit="m", vector=True,
+        doc="impact/graded: the point [x, y, z] where shards are finest.")
+    focus_height: float | None = spec_field(None, limits=(None, None), unit="m",
+                                            ui={"min": -1e5, "max": 1e5},
+                                            doc="graded without focus: the height where shards are "
+                                                "finest.")
+    radius: float = spec_field(2.0, limits=(0, None), open_low=True, unit="m", hint="e.g. 2.0",
+                               soft_limits=(0.1, 20.0), ui={"min": 0.001},
+                               doc="impact/graded: radius of the fine region.")
+    concentration: float = spec_field(0.7, limits=(0, 1), ui={"factor": True},
+                                      hint="the fraction of seeds clustered around the focus",
+                                      doc="impact: fraction of the seeds clustered at the focus.")
+    grade_ratio: float = spec_field(8.0, limits=(0, None), open_low=True, hint="e.g. 8.0",
+                                    soft_limits=(1.0, 50.0), ui={"min": 0.001},
+                                    doc="graded: how many times denser the seeds are at the focus.")
+    min_cells_per_element: int = spec_field(1, limits=(1, None), integer=True, soft_limits=(1, 50),
+                                            hint="use 1 to let small elements stay whole",
+                                            doc="Fewest shards per fractured element (1 lets small "
+                                                "ones stay whole).")
+    gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact",
+                            soft_limits=(0.0, 0.05),
+                            doc="Gap left between neighbouring shards (0: exact, touching shards).")
+    seed: int = spec_field(0, limits=(0, 2**63 - 1), integer=True,
+                           doc="Random seed: the same seed gives the same shards (set by the shot's "
+                               "top-level seed).")
     # m^3: smaller cells lose their seed (core/slivers.py); 0: off
-    min_shard_volume: float = spec_field(0.0005, limits=(0, 1000), unit="m^3",
-                                         hint="e.g. 0.0005 (half a litre); 0 keeps every cell")
+    min_shard_volume: float = spec_field(0.0005, limits=(0, 1000), unit="m^3", soft_limits=(0.0, 0.01),
+                                         hint="e.g. 0.0005 (half a litre); 0 keeps every cell",
+                                         doc="No shard below this volume: the seed of a smaller cell is"
+                                             " dropped and its element re-fractured (at most 1/10 of "
+                                             "the element's mean shard; 0: off).")
 
     def __post_init__(self):
         if self.focus is not None:
@@ -58,29 +80,13 @@ class FractureSpec:
 
 def validate_fracture_spec(spec: FractureSpec) -> None:
     """Raise SpecError naming the first unusable field."""
-    meta = {f.name: f.metadata for f in fields(spec)}
-    if spec.shard_size is None:
-        check_value("cell_count", spec.cell_count, meta["cell_count"], integer_types=(int, np.integer))
-    else:
-        check_value("shard_size", spec.shard_size, meta["shard_size"])
-    if spec.pattern not in PATTERNS:
-        raise SpecError("pattern", f"unknown pattern {spec.pattern!r}", f"choose from {', '.join(PATTERNS)}")
-    for name in ("radius", "concentration", "grade_ratio", "min_cells_per_element", "gap",
-                 "min_shard_volume"):
-        check_value(name, getattr(spec, name), meta[name])
-    if spec.focus is not None:
-        if len(spec.focus) != 3 or not all(math.isfinite(v) for v in spec.focus):
-            raise SpecError("focus", f"must be three finite coordinates, got {spec.focus!r}",
-                            "give [x, y, z] in metres")
-    if spec.focus_height is not None:
-        check_value("focus_height", spec.focus_height, meta["focus_height"])
+    # the field table: types, value sets, ranges (cell_count only counts without a shard_size)
+    check_fields(spec, skip=() if spec.shard_size is None else ("cell_count",))
     if spec.pattern == "impact" and spec.focus is None:
         raise SpecError("focus", "the impact pattern needs a focus point", "give focus = [x, y, z]")
     if spec.pattern == "graded" and spec.focus is None and spec.focus_height is None:
         raise SpecError("focus", "the graded pattern needs a focus point or a focus_height",
                         "give focus = [x, y, z] or focus_height = z")
-    if not isinstance(spec.seed, int | np.integer) or isinstance(spec.seed, bool) or spec.seed < 0:
-        raise SpecError("seed", f"must be a non-negative integer, got {spec.seed!r}", "e.g. 0")
 
 
 def _box_nearest(lo: np.ndarray, hi: np.ndarray, point: np.ndarray) -> np.ndarray:

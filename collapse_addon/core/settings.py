@@ -12,8 +12,10 @@ so a three-line scene file works::
 
 The sections are dataclasses: ``BuildingSpec`` and ``FractureSpec`` (fracture core),
 ``SimulationSpec`` and ``TriggerSpec`` (rigid-body module), and the camera, lights, render and
-output settings defined here. ``reference_markdown()`` documents every key from these classes, so
-the reference cannot drift from the code (a test checks the committed copy).
+output settings defined here. Every field is declared once with ``field_meta.spec_field`` (doc,
+unit, range, value set) and checked by the one generic validator ``field_meta.check_fields``;
+``scene_reference.reference_markdown()`` documents every key from these declarations, so the
+reference cannot drift from the code (a test checks the committed copy).
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .building import FACADES, BuildingSpec
+from .building import BuildingSpec
 from .errors import SpecError
+from .field_meta import check_fields, spec_field
 from .limits import MAX_NESTING, MAX_SCENE_BYTES, nesting_depth, parse_frame_runs, parse_frames
 from .materials import MATERIALS, Material
 from .physics import SimulationSpec, TriggerSpec, validate_trigger_timing
-from .seeds import MAX_CELLS, PATTERNS, FractureSpec
+from .seeds import FractureSpec
 
 ENGINES = ("WORKBENCH", "CYCLES", "EEVEE")
 DEVICES = ("AUTO", "CPU", "GPU")
@@ -58,44 +61,6 @@ class SceneError(SpecError):
         super().__init__(where, problem, fix)
 
 
-def setting(default=None, doc: str = "", *, limits: tuple | None = None,
-            choices: tuple | None = None, unit: str = "", default_factory=None):
-    """A dataclass field with its documentation and allowed values (used by checks and docs).
-
-    The metadata keys (doc, units, range, choices) are the ones ``physics.field_info`` uses.
-    """
-    meta = {"doc": doc, "range": limits, "choices": choices, "units": unit}
-    if default_factory is not None:
-        return field(default_factory=default_factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def check_fields(obj) -> None:
-    """Check every field of ``obj`` against its ``setting`` metadata; raise SpecError on the first bad one."""
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        limits, choices = f.metadata.get("range"), f.metadata.get("choices")
-        if value is None:
-            continue
-        if choices is not None and value not in choices:
-            near = difflib.get_close_matches(str(value)[:100], [str(c) for c in choices], n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise SpecError(f.name, f"unknown value {value!r}",
-                            f"{hint}choose from {', '.join(map(str, choices))}")
-        if limits is not None:
-            items = value if isinstance(value, tuple) else (value,)
-            lo, hi = limits
-            for item in items:
-                if not _is_number(item) or not math.isfinite(item) or not lo <= item <= hi:
-                    raise SpecError(f.name, f"must be from {lo:g} to {hi:g}, got {value!r}",
-                                    f"use a value from {lo:g} to {hi:g}"
-                                    + (f" {f.metadata['units']}" if f.metadata.get("units") else ""))
-
-
 # ----------------------------------------------------------------------------------------- sections
 
 
@@ -103,32 +68,43 @@ def check_fields(obj) -> None:
 class MeshSource:
     """The artist's own building instead of the procedural one."""
 
-    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
-                        "relative paths are relative to the scene file. Empty: use [building]. Where "
-                        "it is placed: see placement.")
-    object: str = setting("", "Object name inside a .blend file (required for .blend), or the "
-                          "CityObject id in a CityJSON file (default: its first building).")
-    material: str = setting("reinforced_concrete", "Material preset of the whole mesh.",
-                            choices=tuple(MATERIALS))
-    scale: float = setting(1.0, "Uniform scale applied on import (e.g. 0.01 for centimetres).",
-                           limits=(1e-6, 1e6))
-    up_axis: str = setting("auto", "The file's up axis, turned to Z; auto: Y for an OBJ written by "
-                           "Blender (its exporter's default), else Z.", choices=("auto", "Z", "Y", "X", "-Y"))
-    repair: bool = setting(False, "Repair a mesh that is not a clean solid; a step that makes it "
-                           "worse is undone.")
-    solidify: bool = setting(True, "Rebuild a mesh still not solid from its winding number (the "
-                             "volume change is logged); false: refuse it, naming the defect.")
-    solidify_step: float | None = setting(None, "Solidify's grid step (default: longest side / 64).",
-                                          limits=(1e-4, 100.0), unit="m")
-    lod: str = setting("highest", "CityJSON level of detail (\"1\", \"2.2\", ...) or highest.")
-    objects: str = setting("", "Tile: building ids (OBJ: object names), comma-separated, or * for "
-                           "all; each its own element. Empty: one building.")
-    bbox: tuple[float, float, float, float] | None = field(default=None, metadata={
-        "doc": "Tile: the buildings whose footprint centre is in [xmin, ymin, xmax, ymax] (file "
-        "coordinates).", "range": None, "choices": None, "units": "m", "kind": "region"})
-    ifc_mapping: str = setting("", "IFC: a TOML file with [kinds] and [materials] over the built-in tables.")
-    placement: str = setting("auto", "keep: file coordinates; centre: footprint centre to the origin, "
-                             "bases at z = 0; auto: centre for CityJSON.", choices=("auto", "keep", "centre"))
+    path: str = spec_field("",
+                           doc="Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
+                               "relative paths are relative to the scene file. Empty: use [building]."
+                               " Where it is placed: see placement.")
+    object: str = spec_field("",
+                             doc="Object name inside a .blend file (required for .blend), or the "
+                                 "CityObject id in a CityJSON file (default: its first building).")
+    material: str = spec_field("reinforced_concrete", choices=tuple(MATERIALS),
+                               doc="Material preset of the whole mesh.")
+    scale: float = spec_field(1.0, limits=(1e-6, 1e6),
+                              doc="Uniform scale applied on import (e.g. 0.01 for centimetres).")
+    up_axis: str = spec_field("auto", choices=("auto", "Z", "Y", "X", "-Y"),
+                              doc="The file's up axis, turned to Z; auto: Y for an OBJ written by "
+                                  "Blender (its exporter's default), else Z.")
+    repair: bool = spec_field(False,
+                              doc="Repair a mesh that is not a clean solid; a step that makes it "
+                                  "worse is undone.")
+    solidify: bool = spec_field(True,
+                                doc="Rebuild a mesh still not solid from its winding number (the "
+                                    "volume change is logged); false: refuse it, naming the defect.")
+    solidify_step: float | None = spec_field(None, limits=(1e-4, 100.0), unit="m",
+                                             doc="Solidify's grid step (default: longest side / 64).")
+    lod: str = spec_field("highest", doc="CityJSON level of detail (\"1\", \"2.2\", ...) or highest.")
+    objects: str = spec_field("",
+                              doc="Tile: building ids (OBJ: object names), comma-separated, or * for "
+                                  "all; each its own element. Empty: one building.")
+    bbox: tuple[float, float, float, float] | None = spec_field(
+        None, limits=(-1e9, 1e9), unit="m", vector="[xmin, ymin, xmax, ymax]",
+        allowed="[xmin, ymin, xmax, ymax] in metres (file coordinates), xmax > xmin, ymax > ymin",
+        doc="Tile: the buildings whose footprint centre is in [xmin, ymin, xmax, ymax] (file "
+            "coordinates).")
+    ifc_mapping: str = spec_field("",
+                                  doc="IFC: a TOML file with [kinds] and [materials] over the built-"
+                                      "in tables.")
+    placement: str = spec_field("auto", choices=("auto", "keep", "centre"),
+                                doc="keep: file coordinates; centre: footprint centre to the origin, "
+                                    "bases at z = 0; auto: centre for CityJSON.")
 
     def __post_init__(self):
         check_fields(self)
@@ -152,25 +128,32 @@ class MeshSource:
 class CameraSettings:
     """Where the shot is seen from. ``auto`` frames the building and its debris."""
 
-    mode: str = setting("auto", "auto: frame the building and its debris from azimuth/elevation; "
-                        "manual: use location and target.", choices=CAMERA_MODES)
-    azimuth: float = setting(35.0, "Horizontal angle of the camera around the building, from the "
-                             "south (-y) towards the east (+x).", limits=(-360, 360), unit="degrees")
-    elevation: float = setting(15.0, "Camera height as an angle above the horizon.",
-                               limits=(-10, 89), unit="degrees")
-    lens: float = setting(35.0, "Focal length (36 mm sensor).", limits=(8, 400), unit="mm")
-    margin: float = setting(1.12, "Free space around the framed volume (1: tight).",
-                            limits=(1.0, 4.0))
-    include_debris: bool = setting(True, "auto: also frame where the debris lands (known after the "
-                                   "bake), not just the standing building.")
-    debris_quantile: float = setting(0.95, "auto: frame this fraction of the debris mass (outliers "
-                                     "thrown far stay out of frame).", limits=(0.5, 1.0))
-    location: tuple[float, float, float] | None = setting(
-        None, "manual: camera position [x, y, z] in metres.", limits=(-1e5, 1e5))
-    target: tuple[float, float, float] | None = setting(
-        None, "Point looked at [x, y, z]; auto: the centre of the framed volume.", limits=(-1e5, 1e5))
-    move: float = setting(0.06, "Slow push-in: start this fraction of the distance further back, "
-                          "end on the framed view (0: still).", limits=(0.0, 0.5))
+    mode: str = spec_field("auto", choices=CAMERA_MODES,
+                           doc="auto: frame the building and its debris from azimuth/elevation; "
+                               "manual: use location and target.")
+    azimuth: float = spec_field(35.0, limits=(-360, 360), unit="degrees",
+                                doc="Horizontal angle of the camera around the building, from the "
+                                    "south (-y) towards the east (+x).")
+    elevation: float = spec_field(15.0, limits=(-10, 89), unit="degrees",
+                                  doc="Camera height as an angle above the horizon.")
+    lens: float = spec_field(35.0, limits=(8, 400), unit="mm", doc="Focal length (36 mm sensor).")
+    margin: float = spec_field(1.12, limits=(1.0, 4.0),
+                               doc="Free space around the framed volume (1: tight).")
+    include_debris: bool = spec_field(True,
+                                      doc="auto: also frame where the debris lands (known after the "
+                                          "bake), not just the standing building.")
+    debris_quantile: float = spec_field(0.95, limits=(0.5, 1.0),
+                                        doc="auto: frame this fraction of the debris mass (outliers "
+                                            "thrown far stay out of frame).")
+    location: tuple[float, float, float] | None = spec_field(None, limits=(-1e5, 1e5), vector=True, unit="m",
+                                                             doc="manual: camera position [x, y, z] "
+                                                                 "in metres.")
+    target: tuple[float, float, float] | None = spec_field(None, limits=(-1e5, 1e5), vector=True, unit="m",
+                                                           doc="Point looked at [x, y, z]; auto: the "
+                                                               "centre of the framed volume.")
+    move: float = spec_field(0.06, limits=(0.0, 0.5),
+                             doc="Slow push-in: start this fraction of the distance further back, end"
+                                 " on the framed view (0: still).")
 
     def __post_init__(self):
         check_fields(self)
@@ -183,21 +166,24 @@ class CameraSettings:
 class LightSettings:
     """Sun, sky and ground: what makes the shot readable."""
 
-    sun_strength: float = setting(4.0, "Sun irradiance (Cycles/EEVEE).", limits=(0, 1000), unit="W/m^2")
-    sun_azimuth: float = setting(130.0, "Direction the sunlight comes from, from the south towards "
-                                 "the east.", limits=(-360, 360), unit="degrees")
-    sun_elevation: float = setting(40.0, "Sun height above the horizon.", limits=(1, 90),
-                                   unit="degrees")
-    sun_angle: float = setting(3.0, "Angular diameter of the sun (shadow softness).",
-                               limits=(0, 90), unit="degrees")
-    sky_color: tuple[float, float, float] = setting((0.62, 0.72, 0.86), "Sky colour (linear RGB).",
-                                                   limits=(0, 100))
-    sky_strength: float = setting(1.0, "Sky brightness.", limits=(0, 1000))
-    shadows: bool = setting(True, "Workbench: cast shadows from the sun (Cycles and EEVEE always "
-                            "do); see docs/look.md for the cost.")
-    ground: bool = setting(True, "Add a visible ground plane under the building.")
-    ground_color: tuple[float, float, float] = setting((0.30, 0.29, 0.27),
-                                                      "Ground colour (linear RGB).", limits=(0, 1))
+    sun_strength: float = spec_field(4.0, limits=(0, 1000), unit="W/m^2",
+                                     doc="Sun irradiance (Cycles/EEVEE).")
+    sun_azimuth: float = spec_field(130.0, limits=(-360, 360), unit="degrees",
+                                    doc="Direction the sunlight comes from, from the south towards "
+                                        "the east.")
+    sun_elevation: float = spec_field(40.0, limits=(1, 90), unit="degrees",
+                                      doc="Sun height above the horizon.")
+    sun_angle: float = spec_field(3.0, limits=(0, 90), unit="degrees",
+                                  doc="Angular diameter of the sun (shadow softness).")
+    sky_color: tuple[float, float, float] = spec_field((0.62, 0.72, 0.86), limits=(0, 100), vector="[r, g, b]",
+                                                       doc="Sky colour (linear RGB).")
+    sky_strength: float = spec_field(1.0, limits=(0, 1000), doc="Sky brightness.")
+    shadows: bool = spec_field(True,
+                               doc="Workbench: cast shadows from the sun (Cycles and EEVEE always "
+                                   "do); see docs/look.md for the cost.")
+    ground: bool = spec_field(True, doc="Add a visible ground plane under the building.")
+    ground_color: tuple[float, float, float] = spec_field((0.30, 0.29, 0.27), limits=(0, 1), vector="[r, g, b]",
+                                                          doc="Ground colour (linear RGB).")
 
     def __post_init__(self):
         check_fields(self)
@@ -207,33 +193,40 @@ class LightSettings:
 class RenderSettings:
     """Render engine, quality and the image files written per frame."""
 
-    engine: str = setting("WORKBENCH", "WORKBENCH (fast previews), CYCLES (path traced) or EEVEE "
-                          "(needs a GPU to be fast).", choices=ENGINES)
-    device: str = setting("AUTO", "Cycles device: AUTO (a GPU if one works, else CPU), CPU or GPU "
-                          "(an error when none is present).", choices=DEVICES)
-    samples: int = setting(16, "Samples per pixel (Cycles, EEVEE); Workbench anti-aliasing "
-                           "samples are derived from it.", limits=(1, 65536))
-    denoise: bool = setting(False, "Denoise Cycles renders (OpenImageDenoise on CPU).")
-    resolution: tuple[int, int] = setting((1280, 720), "Image size [width, height] in pixels.",
-                                          limits=(4, 16384))
-    resolution_percentage: int = setting(100, "Scale of the resolution (quick drafts).",
-                                         limits=(1, 100), unit="%")
-    file_format: str = setting("PNG", "PNG (8-bit RGB) or OPEN_EXR_MULTILAYER (half float, all "
-                               "passes).", choices=FILE_FORMATS)
-    padding: int = setting(4, "Digits in frame file names (0001.png).", limits=(1, 8))
-    frames: str = setting("", "Frames to render, e.g. \"1-48\" or \"1,5,9\"; empty: the "
-                          "simulation's whole range. --frames overrides it.")
-    threads: int = setting(0, "Render threads; 0: all cores. --threads overrides it.",
-                           limits=(0, 1024))
-    film_transparent: bool = setting(False, "Transparent background instead of the sky.")
-    gpu_backend: str = setting("AUTO", "Cycles GPU backend for device GPU/AUTO: AUTO (the first "
-                               "that works: OPTIX, CUDA, HIP, ONEAPI, METAL) or one of them.",
-                               choices=("AUTO", "OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"))
-    kernel_cache: str = setting("", "Folder for compiled GPU kernels (CUDA/OptiX caches), e.g. on "
-                                "a share all farm nodes see; relative to the scene file; empty: "
-                                "the driver's default.")
-    frame_timeout: float = setting(0.0, "Seconds one frame may take before the render counts as "
-                                   "stalled (exit 4); 0: no limit.", limits=(0, 604800), unit="s")
+    engine: str = spec_field("WORKBENCH", choices=ENGINES,
+                             doc="WORKBENCH (fast previews), CYCLES (path traced) or EEVEE (needs a "
+                                 "GPU to be fast).")
+    device: str = spec_field("AUTO", choices=DEVICES,
+                             doc="Cycles device: AUTO (a GPU if one works, else CPU), CPU or GPU (an "
+                                 "error when none is present).")
+    samples: int = spec_field(16, limits=(1, 65536),
+                              doc="Samples per pixel (Cycles, EEVEE); Workbench anti-aliasing samples"
+                                  " are derived from it.")
+    denoise: bool = spec_field(False, doc="Denoise Cycles renders (OpenImageDenoise on CPU).")
+    resolution: tuple[int, int] = spec_field((1280, 720), limits=(4, 16384), vector="[width, height]",
+                                             doc="Image size [width, height] in pixels.")
+    resolution_percentage: int = spec_field(100, limits=(1, 100), unit="%",
+                                            doc="Scale of the resolution (quick drafts).")
+    file_format: str = spec_field("PNG", choices=FILE_FORMATS,
+                                  doc="PNG (8-bit RGB) or OPEN_EXR_MULTILAYER (half float, all "
+                                      "passes).")
+    padding: int = spec_field(4, limits=(1, 8), doc="Digits in frame file names (0001.png).")
+    frames: str = spec_field("",
+                             doc="Frames to render, e.g. \"1-48\" or \"1,5,9\"; empty: the simulation's "
+                                 "whole range. --frames overrides it.")
+    threads: int = spec_field(0, limits=(0, 1024),
+                              doc="Render threads; 0: all cores. --threads overrides it.")
+    film_transparent: bool = spec_field(False, doc="Transparent background instead of the sky.")
+    gpu_backend: str = spec_field("AUTO", choices=("AUTO", "OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"),
+                                  doc="Cycles GPU backend for device GPU/AUTO: AUTO (the first that "
+                                      "works: OPTIX, CUDA, HIP, ONEAPI, METAL) or one of them.")
+    kernel_cache: str = spec_field("",
+                                   doc="Folder for compiled GPU kernels (CUDA/OptiX caches), e.g. on "
+                                       "a share all farm nodes see; relative to the scene file; "
+                                       "empty: the driver's default.")
+    frame_timeout: float = spec_field(0.0, limits=(0, 604800), unit="s",
+                                      doc="Seconds one frame may take before the render counts as "
+                                          "stalled (exit 4); 0: no limit.")
 
     def __post_init__(self):
         object.__setattr__(self, "resolution", tuple(self.resolution))
@@ -249,17 +242,18 @@ class RenderSettings:
 class OutputSettings:
     """Where the shot goes and which extra files ``finalize`` and ``bake`` write."""
 
-    directory: str = setting("out", "Output root; the shot goes to <directory>/<scene>/<seed>/. "
-                             "Relative to the scene file and inside its folder (else --out DIR "
-                             "or --allow-outside). --out overrides it.")
-    preview: bool = setting(True, "finalize: write preview.mp4 (H.264, yuv420p).")
-    contact_sheet: bool = setting(True, "finalize: write contact.png, a grid of frames.")
-    contact_frames: int = setting(12, "Frames shown on the contact sheet.", limits=(1, 100))
-    contact_columns: int = setting(4, "Columns of the contact sheet.", limits=(1, 20))
-    contact_width: int = setting(320, "Width of one contact-sheet tile.", limits=(16, 2048),
-                                 unit="px")
-    alembic: bool = setting(True, "bake: export the baked animation to cache/collapse.abc.")
-    usd: bool = setting(False, "bake: export the baked animation to cache/collapse.usdc.")
+    directory: str = spec_field("out",
+                                doc="Output root; the shot goes to <directory>/<scene>/<seed>/. "
+                                    "Relative to the scene file and inside its folder (else --out DIR"
+                                    " or --allow-outside). --out overrides it.")
+    preview: bool = spec_field(True, doc="finalize: write preview.mp4 (H.264, yuv420p).")
+    contact_sheet: bool = spec_field(True, doc="finalize: write contact.png, a grid of frames.")
+    contact_frames: int = spec_field(12, limits=(1, 100), doc="Frames shown on the contact sheet.")
+    contact_columns: int = spec_field(4, limits=(1, 20), doc="Columns of the contact sheet.")
+    contact_width: int = spec_field(320, limits=(16, 2048), unit="px",
+                                    doc="Width of one contact-sheet tile.")
+    alembic: bool = spec_field(True, doc="bake: export the baked animation to cache/collapse.abc.")
+    usd: bool = spec_field(False, doc="bake: export the baked animation to cache/collapse.usdc.")
 
     def __post_init__(self):
         check_fields(self)
@@ -269,76 +263,27 @@ class OutputSettings:
 class FxSettings:
     """Rubble and dust emitted where and when bonds break (read from the break events)."""
 
-    quality: str = setting("medium", "Rubble and dust amount, the cost knob (docs/look.md).",
-                           choices=("off", "low", "medium", "high"))
-    rubble: bool = setting(True, "Emit rubble at breaks (concrete, masonry, glass, timber; not steel).")
-    dust: bool = setting(True, "Emit dust at breaks of concrete and masonry (not steel or glass).")
-    rubble_size: float = setting(0.25, "Typical rubble fragment size.", limits=(0.005, 2), unit="m")
-    dust_size: float = setting(2.0, "Radius a dust puff grows to.", limits=(0.01, 20.0), unit="m")
-    dust_color: tuple[float, float, float] = setting((0.5, 0.46, 0.4), "Dust colour.", limits=(0, 1))
-    rough_rms: float = setting(0.0, "Rough breaks (experimental, docs/look.md): RMS of concrete cut "
-                               "faces off their plane, e.g. 0.03.", limits=(0.0, 0.5), unit="m")
+    quality: str = spec_field("medium", choices=("off", "low", "medium", "high"),
+                              doc="Rubble and dust amount, the cost knob (docs/look.md).")
+    rubble: bool = spec_field(True,
+                              doc="Emit rubble at breaks (concrete, masonry, glass, timber; not "
+                                  "steel).")
+    dust: bool = spec_field(True,
+                            doc="Emit dust at breaks of concrete and masonry (not steel or glass).")
+    rubble_size: float = spec_field(0.25, limits=(0.005, 2), unit="m",
+                                    doc="Typical rubble fragment size.")
+    dust_size: float = spec_field(2.0, limits=(0.01, 20.0), unit="m",
+                                  doc="Radius a dust puff grows to.")
+    dust_color: tuple[float, float, float] = spec_field((0.5, 0.46, 0.4), limits=(0, 1), vector="[r, g, b]",
+                                                        doc="Dust colour.")
+    rough_rms: float = spec_field(0.0, limits=(0.0, 0.5), unit="m",
+                                  doc="Rough breaks (experimental, docs/look.md): RMS of concrete cut"
+                                      " faces off their plane, e.g. 0.03.")
 
     def __post_init__(self):
         check_fields(self)
 
 
-# Sections that are dataclasses owned by other modules: their keys are documented here.
-EXTERNAL_DOCS: dict[str, dict[str, str]] = {
-    "building": {
-        "bays_x": "Bays along x (1-50).",
-        "bays_y": "Bays along y (1-50).",
-        "bay_width": "Column spacing along x, metres.",
-        "bay_depth": "Column spacing along y, metres.",
-        "storeys": "Number of storeys (1-60).",
-        "storey_height": "Floor-to-floor height, metres.",
-        "slab_thickness": "Floor slab thickness, metres.",
-        "column_section": "Square column edge, metres.",
-        "beam_depth": "Beam depth under the slab, metres.",
-        "beam_width": "Beam width, metres (at most column_section).",
-        "wall_thickness": "Infill wall thickness, metres (at most column_section).",
-        "window_width": "Window width per bay, metres; 0 with window_height 0: solid walls.",
-        "window_height": "Window height, metres.",
-        "window_sill": "Window sill height above the floor, metres.",
-        "facades": f"Facades with infill walls, any of {', '.join(FACADES)}.",
-        "foundation_depth": "Foundation slab depth below z = 0, metres.",
-        "foundation_margin": "How far the foundation extends beyond the frame, metres.",
-        "frame_material": "Material of columns, beams, slabs and foundation "
-                          f"({', '.join(MATERIALS)}).",
-        "wall_material": "Material of the infill walls.",
-    },
-    "fracture": {
-        "cell_count": f"Shards over the whole building, split by volume (1-{MAX_CELLS}).",
-        "shard_size": "Typical shard edge in metres; replaces cell_count when set.",
-        "pattern": f"Seed pattern: {', '.join(PATTERNS)}.",
-        "focus": "impact/graded: the point [x, y, z] where shards are finest.",
-        "focus_height": "graded without focus: the height where shards are finest.",
-        "radius": "impact/graded: radius of the fine region, metres.",
-        "concentration": "impact: fraction of the seeds clustered at the focus (0-1).",
-        "grade_ratio": "graded: how many times denser the seeds are at the focus.",
-        "min_cells_per_element": "Fewest shards per fractured element (1 lets small ones stay whole).",
-        "gap": "Gap left between neighbouring shards, metres (0-0.5; 0: exact).",
-        "seed": "Set by the shot's top-level seed; do not set it here.",
-        "min_shard_volume": "No shard below this volume, m^3: the seed of a smaller cell is dropped "
-                            "and its element re-fractured (at most 1/10 of the element's mean shard; 0: off).",
-    },
-}
-MATERIAL_DOCS = {
-    "density": "kg/m^3.",
-    "bond_strength": "Effective tensile strength of a glued shard joint, Pa.",
-    "interface_factor": "Joint strength between two elements relative to inside one.",
-    "friction": "Bullet friction.",
-    "restitution": "Bullet bounciness.",
-    "linear_damping": "Linear velocity damping.",
-    "angular_damping": "Angular velocity damping.",
-    "color": "Exterior colour, linear RGBA.",
-    "interior_color": "Cut-face colour, linear RGBA.",
-    "compressive_strength": "Characteristic compressive strength, MPa (structural solver).",
-    "tensile_strength": "Characteristic axial tensile strength, MPa (structural solver).",
-    "shear_strength": "Characteristic shear strength (cohesion), MPa (structural solver).",
-    "flexural_strength": "Flexural strength, extreme-fibre stress at the bending capacity, MPa.",
-    "youngs_modulus": "Young's modulus, GPa (structural solver stiffness).",
-}
 SEED_DOC = ("The shot's one random seed: shards, trigger and everything random follow from it. "
             "--seed overrides it; the output goes to <directory>/<scene>/<seed>/.")
 
@@ -356,7 +301,7 @@ class ShotSettings:
     has one), so one number drives every random choice.
     """
 
-    seed: int = 0
+    seed: int = spec_field(0, limits=(0, 2**63 - 1), integer=True, doc=SEED_DOC, hint="e.g. seed = 1")
     building: BuildingSpec = field(default_factory=BuildingSpec)
     mesh: MeshSource = field(default_factory=MeshSource)
     materials: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -370,8 +315,7 @@ class ShotSettings:
     fx: FxSettings = field(default_factory=FxSettings)
 
     def __post_init__(self):
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
-            raise SpecError("seed", f"must be a whole number >= 0, got {self.seed!r}", "e.g. seed = 1")
+        check_fields(self)  # the seed (the sections are checked by their own classes)
         if self.fracture.seed != self.seed:
             object.__setattr__(self, "fracture", dataclasses.replace(self.fracture, seed=self.seed))
         if hasattr(self.trigger, "seed") and self.trigger.seed != self.seed:
@@ -443,7 +387,9 @@ def chunk_frames(frames: list[int], chunk: str) -> list[int]:
 
 
 def resolve_materials(overrides: dict[str, dict[str, object]], path=None) -> dict[str, Material]:
-    """The material presets with the scene's overrides applied (each checked)."""
+    """The material table of a shot: the presets with the scene's overrides applied (each checked
+    against ``Material``'s field table). A new dict: the presets themselves never change, so two
+    shots with different overrides can be built at once (the table travels as a value)."""
     result = dict(MATERIALS)
     allowed = [f.name for f in fields(Material) if f.name != "name"]
     for name, values in overrides.items():
@@ -452,21 +398,22 @@ def resolve_materials(overrides: dict[str, dict[str, object]], path=None) -> dic
         if not isinstance(values, dict):
             raise SceneError(path, f"materials.{name}", "must be a table of overrides",
                              f"write [materials.{name}] with keys like density = 2400")
-        for key, value in values.items():
+        for key in values:
             if key not in allowed:
                 raise _unknown(path, f"materials.{name}", key, allowed)
-            if key.endswith("color"):
-                ok = (isinstance(value, list | tuple) and len(value) == 4
-                      and all(_is_number(v) and 0 <= v <= 1 for v in value))
-                if not ok:
-                    raise SceneError(path, f"materials.{name}.{key}", f"must be [r, g, b, a] from 0 "
-                                     f"to 1, got {value!r}", "e.g. [0.55, 0.54, 0.52, 1.0]")
-                value = tuple(float(v) for v in value)
-            elif not (_is_number(value) and math.isfinite(value) and value >= 0):
-                raise SceneError(path, f"materials.{name}.{key}", f"must be a number >= 0, got "
-                                 f"{value!r}", MATERIAL_DOCS[key])
-            result[name] = dataclasses.replace(result[name], **{key: value})
+        changes = {k: _number_or_list(v) for k, v in values.items()}
+        try:
+            result[name] = dataclasses.replace(result[name], **changes)
+        except SpecError as exc:
+            raise SceneError(path, f"materials.{name}.{exc.field}", exc.problem, exc.fix) from None
     return result
+
+
+def _number_or_list(value):
+    """A material override as the Material field holds it: floats, lists as tuples of floats."""
+    if isinstance(value, list | tuple):
+        return tuple(_number_or_list(v) for v in value)
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _unknown(path, section: str, key: str, allowed: list[str], what: str = "key") -> SceneError:
@@ -510,7 +457,7 @@ def _coerce(value, tp, key: str, path):
                              f"write [{', '.join(_type_name(a) for a in args)}]")
         return tuple(_coerce(v, a, key, path) for v, a in zip(value, args, strict=True))
     if tp is float:
-        if _is_number(value):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -188,7 +188,7 @@ def build_support_graph(building, shards, materials=None, *, ground_z: float | N
     (infinite capacities, ``slivers.sliver_bonds``): it never becomes an actor of its own.
     """
     names = np.array([e.material for e in building.elements], dtype=object)[shards.element].astype(str)
-    node = strength_arrays(names, materials)
+    node = strength_arrays(names, building.materials if materials is None else materials)
     mass, centroid, inertia = polyhedron_inertia(shards, node["density"])
     graph = shards.contacts
     keep = graph.area > 0

@@ -1,98 +1,25 @@
-"""Field tables of the specs the panel edits, and the conversions panel values <-> spec values.
+"""The panel's view of the one field table, and the conversions panel values <-> spec values.
 
-Pure Python (no bpy): the tables say, for every field of a core spec dataclass, its tooltip, units,
-allowed range and kind. ``properties.py`` turns them into Blender properties; tests check that each
-table names exactly the dataclass's fields, so the panel cannot drift from the core.
-
-``SimulationSpec`` and ``TriggerSpec`` carry this metadata on their own fields
-(``physics.field_info``); ``BuildingSpec`` and ``FractureSpec`` do not, so their tables live here,
-with ranges copied from their validators.
+Pure Python (no bpy). Every spec field declares its doc, units, range, soft range, value set and
+UI hints once, with ``core/field_meta.spec_field``; ``field_table`` reads that declaration (there
+is no second copy here) and ``properties.py`` turns it into Blender properties.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import types
-import typing
 from dataclasses import MISSING, fields
 
 import numpy as np
 
-from ..core.building import FACADES, BuildingSpec
 from ..core.errors import SpecError
-from ..core.materials import MATERIALS
-from ..core.seeds import MAX_CELLS, PATTERNS, FractureSpec
+from ..core.field_meta import spec_kinds
 
 # Blender stores int properties as 32-bit signed integers: IntProperty(max=2**40) fails to
 # register and assigning 2**31 raises, so the panel's seed stops here while the core takes up to
 # 2**63 - 1; loading such a scene into the panel is refused with a SpecError (CLI-only seeds).
 INT32_MAX = 2**31 - 1
-
-
-def meta(doc: str, units: str = "", lo=None, hi=None, kind: str = "float", **extra) -> dict:
-    """One field's UI metadata, in the same shape as ``physics._meta``."""
-    return {"doc": doc, "units": units, "range": (lo, hi), "kind": kind, **extra}
-
-
-BUILDING_FIELDS: dict[str, dict] = {
-    "bays_x": meta("Number of bays (column grid spans) along x", "", 1, 50, "int"),
-    "bays_y": meta("Number of bays along y", "", 1, 50, "int"),
-    "bay_width": meta("Column spacing along x (more than the column section + 0.2 m)", "m",
-                      0.01, 100.0, soft=(2.0, 20.0)),
-    "bay_depth": meta("Column spacing along y (more than the column section + 0.2 m)", "m",
-                      0.01, 100.0, soft=(2.0, 20.0)),
-    "storeys": meta("Number of storeys above the foundation", "", 1, 60, "int"),
-    "storey_height": meta("Floor-to-floor height", "m", 0.01, 100.0, soft=(2.4, 6.0)),
-    "slab_thickness": meta("Thickness of each floor slab", "m", 0.01, 100.0, soft=(0.1, 0.5)),
-    "column_section": meta("Side of the square columns", "m", 0.01, 100.0, soft=(0.2, 1.2)),
-    "beam_depth": meta("Depth of the beams under the slabs", "m", 0.01, 100.0, soft=(0.2, 1.0)),
-    "beam_width": meta("Width of the beams (at most the column section)", "m", 0.01, 100.0,
-                       soft=(0.15, 1.0)),
-    "wall_thickness": meta("Thickness of the facade walls (at most the column section)", "m",
-                           0.01, 100.0, soft=(0.1, 0.6)),
-    "window_width": meta("Width of the window in each wall panel (0: solid walls)", "m",
-                         0.0, 100.0, soft=(0.0, 4.0)),
-    "window_height": meta("Height of each window (0: solid walls)", "m", 0.0, 100.0,
-                          soft=(0.0, 3.0)),
-    "window_sill": meta("Height of the window sill above the floor", "m", 0.0, 100.0,
-                        soft=(0.0, 2.0)),
-    "facades": meta("Facades that get walls", kind="tuple_str", choices=FACADES),
-    "foundation_depth": meta("Depth of the foundation slab under the building", "m",
-                             0.01, 100.0, soft=(0.2, 2.0)),
-    "foundation_margin": meta("How far the foundation reaches beyond the columns", "m",
-                              0.0, 100.0, soft=(0.0, 3.0)),
-    "frame_material": meta("Material of columns, beams, slabs and foundation", kind="choice",
-                           choices=tuple(MATERIALS)),
-    "wall_material": meta("Material of the facade walls", kind="choice",
-                          choices=tuple(MATERIALS)),
-}
-
-FRACTURE_FIELDS: dict[str, dict] = {
-    "cell_count": meta("Total number of shards over every fractured element", "", 1, MAX_CELLS,
-                       "int", soft=(10, 20_000)),
-    "shard_size": meta("Typical shard edge; replaces the shard count when set", "m", 0.001,
-                       1000.0, "optional_float", soft=(0.05, 5.0)),
-    "pattern": meta("Seed pattern: uniform, impact (clustered at the focus) or graded "
-                    "(denser towards the focus)", kind="choice", choices=PATTERNS),
-    "focus": meta("Point the impact/graded pattern is centred on", "m",
-                  kind="optional_point"),
-    "focus_height": meta("Height the graded pattern densifies towards (when no focus point)",
-                         "m", -1e5, 1e5, "optional_float"),
-    "radius": meta("Radius of the impact cluster or of the grading", "m", 0.001, 1e5,
-                   soft=(0.1, 20.0)),
-    "concentration": meta("Fraction of shards clustered around the impact focus", "", 0.0, 1.0,
-                          factor=True),
-    "grade_ratio": meta("How many times denser the graded pattern is at its focus", "",
-                        0.001, 1e5, soft=(1.0, 50.0)),
-    "min_cells_per_element": meta("Fewest shards an element breaks into (1: small elements "
-                                  "may stay whole)", "", 1, INT32_MAX, "int", soft=(1, 50)),
-    "gap": meta("Gap left between neighbouring shards (0: exact, touching shards)", "m",
-                0.0, 0.5, soft=(0.0, 0.05)),
-    "seed": meta("Random seed: the same seed gives the same shards", "", 0, INT32_MAX, "int"),
-    "min_shard_volume": meta("No shard below this volume: a smaller cell's seed is dropped (0: off)",
-                             "m^3", 0.0, 1000.0, soft=(0.0, 0.01)),
-}
 
 
 def spec_defaults(spec_type) -> dict:
@@ -103,68 +30,35 @@ def spec_defaults(spec_type) -> dict:
     return out
 
 
-def infer_kind(annotation) -> str:
-    """The panel kind of a field from its type annotation (for specs without a ``kind``)."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        inner = infer_kind(options[0])
-        if inner == "point":
-            return "optional_point"
-        if inner == "float":
-            return "optional_float"
-        raise TypeError(f"no panel kind for optional {annotation!r}")
-    if origin is tuple:
-        args = typing.get_args(annotation)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return {str: "tuple_str", int: "tuple_int"}[args[0]]
-        if all(a is float for a in args):
-            return {3: "point", 4: "region"}[len(args)] if len(args) in (3, 4) else "float_vector"
-        if all(a is int for a in args):
-            return "int_vector"
-    if annotation is bool:
-        return "bool"
-    if annotation is int:
-        return "int"
-    if annotation is float:
-        return "float"
-    if annotation is str:
-        return "string"
-    raise TypeError(f"no panel kind for {annotation!r}")
-
-
 @functools.cache  # panels look tables up on every redraw; the dataclasses never change
 def field_table(spec_type) -> dict[str, dict]:
-    """The UI metadata of every field of ``spec_type``, each with its ``default`` and ``kind``.
+    """The panel entry of every init field of ``spec_type``, read from its field declaration.
 
-    Raises KeyError naming the field when a table and the dataclass disagree, so a field added to
-    the core without a panel entry fails at import and in the tests, not silently in the UI.
+    Each entry: ``doc``, ``units``, ``range`` (the panel's hard limits: the declared range, or a
+    ``ui`` hint's ``min``/``max`` inside it), ``soft``, ``choices``, ``factor``, ``kind`` and
+    ``default``. Raises KeyError naming a field declared without a doc (no tooltip).
     """
-    if spec_type is BuildingSpec:
-        table = BUILDING_FIELDS
-    elif spec_type is FractureSpec:
-        table = FRACTURE_FIELDS
-    else:
-        table = {f.name: dict(f.metadata) for f in fields(spec_type) if f.init}
-    defaults = {k: v for k, v in spec_defaults(spec_type).items() if k in {f.name for f in fields(spec_type) if f.init}}
-    missing = set(defaults) - set(table)
-    extra = set(table) - set(defaults)
-    if missing or extra:
-        raise KeyError(f"{spec_type.__name__}: fields without UI metadata {sorted(missing)}, "
-                       f"UI entries without a field {sorted(extra)}")
-    hints = typing.get_type_hints(spec_type)
+    kinds = spec_kinds(spec_type)
+    defaults = spec_defaults(spec_type)
     out = {}
-    for name in defaults:
-        entry = {k: v for k, v in table[name].items() if v is not None}
-        entry.setdefault("units", "")
-        entry["range"] = table[name].get("range") or (None, None)
-        if "kind" not in entry:
-            entry["kind"] = infer_kind(hints[name])
-            if entry["kind"] == "string" and entry.get("choices"):
-                entry["kind"] = "choice"
-        if not entry.get("doc"):
-            raise KeyError(f"{spec_type.__name__}.{name} has no tooltip (doc)")
-        out[name] = {**entry, "default": defaults[name]}
+    for f in fields(spec_type):
+        if not f.init:
+            continue
+        meta = f.metadata
+        if not meta.get("doc"):
+            raise KeyError(f"{spec_type.__name__}.{f.name} has no tooltip (doc): declare it "
+                           "with spec_field(..., doc=...)")
+        ui = meta.get("ui") or {}
+        lo, hi = meta.get("range") or (None, None)
+        entry = {"doc": meta["doc"], "units": meta.get("units") or "", "kind": kinds[f.name],
+                 "range": (ui.get("min", lo), ui.get("max", hi)), "default": defaults[f.name]}
+        if meta.get("soft"):
+            entry["soft"] = meta["soft"]
+        if meta.get("choices"):
+            entry["choices"] = meta["choices"]
+        if ui.get("factor"):
+            entry["factor"] = True
+        out[f.name] = entry
     return out
 
 

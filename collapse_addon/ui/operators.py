@@ -629,11 +629,11 @@ def build_from_sources(shot, sources, scene, *, repair: bool, source_objects=())
         info = api.build_shot(shot, scene=scene, fractured=(building, shards),
                               source_objects=source_objects)
     else:
-        with api.material_presets(shot.materials) as presets:
-            materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
-            handle = simulation.build_collapse_scene(
-                building, shards, shot.simulation, shot.trigger, scene=scene,
-                materials=materials, source_objects=source_objects)
+        building = api.with_materials(building, shot.materials)
+        materials = cam.shot_materials(building.materials, sorted({e.material for e in building.elements}))
+        handle = simulation.build_collapse_scene(
+            building, shards, shot.simulation, shot.trigger, scene=scene,
+            materials=materials, source_objects=source_objects)
         scene["collapse_bounds"] = [float(v) for v in (*building.lo, *building.hi)]
         api.setup_shot_look(shot, scene)
         info = {"elements": len(building.elements), "shards": int(shards.count),

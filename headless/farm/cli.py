@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from collapse_addon.core.errors import CollapseError
+from headless.field_options import FieldOption
 
 from .dask_farm import DEFAULT_RETRIES, FarmSummary, ProgressLine, open_client, plan_shot, run_tasks
 from .frames import format_frames
@@ -42,8 +43,7 @@ def engine_options(func):
                                         "(see headless/farm/jobqueue-example.toml)."),
         click.option("--chunk-size", type=click.IntRange(1, 100000), default=DEFAULT_CHUNK_SIZE,
                      show_default=True, help="Frames per render task (one Blender process)."),
-        click.option("--threads", type=click.IntRange(0, 1024), default=None,
-                     help="Render threads per Blender process (collapse render --threads)."),
+        click.option("--threads", cls=FieldOption, key="render.threads", type=int, default=None),
         click.option("--retries", type=click.IntRange(0, 100), default=DEFAULT_RETRIES,
                      show_default=True, help="Reruns of a failed task, and lost workers a task "
                                              "may survive."),
@@ -171,8 +171,7 @@ def _job_file_options(func):
         click.option("--frames", default=None, help="Default frames [default: the scene's]."),
         click.option("--chunk-size", type=click.IntRange(1, 100000), default=DEFAULT_CHUNK_SIZE,
                      show_default=True, help="Default frames per render task."),
-        click.option("--threads", type=click.IntRange(0, 1024), default=None,
-                     help="Render threads per task."),
+        click.option("--threads", cls=FieldOption, key="render.threads", type=int, default=None),
         click.option("--collapse-cmd", default="collapse", show_default=True,
                      help="How farm workers start the collapse CLI."),
     ]
