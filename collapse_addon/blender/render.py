@@ -43,6 +43,11 @@ WORKBENCH_AA = ((1, "OFF"), (2, "FXAA"), (5, "5"), (8, "8"), (11, "11"), (16, "1
 PROGRESS_SECONDS = 10.0
 
 
+def workbench_aa_level(samples: int) -> str:
+    """The Workbench anti-aliasing level for ``samples`` (the next level up)."""
+    return next((name for limit, name in WORKBENCH_AA if samples <= limit), "32")
+
+
 class RenderDeviceError(DeviceError):
     """The requested render device is missing or failed (the CLI exits with code 4)."""
 
@@ -168,7 +173,7 @@ def configure_render(scene, render: RenderSettings, *, fps: int, threads: int | 
     view.view_transform = "Standard" if render.engine == "WORKBENCH" else "AgX"
     look.film_look(scene, render.engine)  # contrast and exposure (issue 15)
     if render.engine == "WORKBENCH":
-        aa = next((name for limit, name in WORKBENCH_AA if render.samples <= limit), "32")
+        aa = workbench_aa_level(render.samples)
         scene.display.render_aa = look.workbench_aa(scene, render.samples, aa)
     elif render.engine == "EEVEE":
         scene.eevee.taa_render_samples = render.samples
