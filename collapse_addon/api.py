@@ -28,6 +28,7 @@ import numpy as np
 from .core.building import Building, generate_building
 from .core.errors import MissingInputError
 from .core.fracture import fracture_building
+from .core.outputs import write_json_atomic
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
 from .core.shards import ShardSet
 from .core.shotfolder import ShotPaths  # noqa: F401  (the API's name for a shot's files)
@@ -374,8 +375,6 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
     Builds first when the shot was never built or its simulation settings changed; does nothing
     when it is already baked from the same settings (only re-frames when camera/lights changed).
     """
-    from .blender.render import write_json_atomic
-
     scene = _open(paths.blend) if paths.blend.exists() else None
     if scene is not None and is_baked(scene) and paths.report.exists():
         sim_changed, look_changed = _changed(scene, settings)
@@ -464,8 +463,8 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
     """
     import platform
 
+    from .blender import finalize, shotfile
     from .blender import render as rnd
-    from .blender import shotfile
     from .core.settings import scene_hash
 
     frames = settings.frame_list(frames)
@@ -483,48 +482,20 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
                               f"{next(iter(broken.values()))}): moved aside; run `collapse render` "
                               "to render them again, then finalize")
     shotfile.empty_scene()
-    outputs = {}
     r = settings.render
     size = (round(r.resolution[0] * r.resolution_percentage / 100),
             round(r.resolution[1] * r.resolution_percentage / 100))
     if settings.output.preview:
         t = time.perf_counter()
-        rnd.encode_preview([p for _, p in files], paths.preview, fps=settings.simulation.fps,
+        finalize.encode_preview([p for _, p in files], paths.preview, fps=settings.simulation.fps,
                            size=size)
         log(f"Saved: '{paths.preview}' ({len(files)} frames, {time.perf_counter() - t:.2f} s)")
     if settings.output.contact_sheet:
-        import shutil
-        import tempfile
-
-        pick = np.unique(np.linspace(0, len(files) - 1, min(settings.output.contact_frames,
-                                                             len(files))).round().astype(int))
-        chosen = [files[i] for i in pick]
-        proxy_dir = Path(tempfile.mkdtemp(prefix="collapse-contact-"))
-        try:
-            if r.file_format != "PNG":
-                pngs = rnd.png_proxies([p for _, p in chosen], proxy_dir, size)
-                chosen = [(f, png) for (f, _), png in zip(chosen, pngs, strict=True)]
-            rnd.write_contact_sheet(chosen, paths.contact, count=len(chosen),
-                                    columns=settings.output.contact_columns,
-                                    tile_width=settings.output.contact_width)
-        finally:
-            shutil.rmtree(proxy_dir, ignore_errors=True)
+        finalize.contact_sheet(files, paths.contact, count=settings.output.contact_frames,
+                               columns=settings.output.contact_columns,
+                               tile_width=settings.output.contact_width, size=size,
+                               proxies=r.file_format != "PNG")
         log(f"Saved: '{paths.contact}'")
-    per_frame = []
-    for frame, path in files:
-        record_path = paths.frame_records / f"{path.stem}.json"
-        try:
-            record = json.loads(record_path.read_text())
-        except (OSError, ValueError):
-            record = {}
-        per_frame.append({"frame": frame, "file": str(path.relative_to(paths.root)),
-                          "sha256": sha256_file(path), "seconds": record.get("seconds"),
-                          "peak_memory_mb": record.get("peak_memory_mb"),
-                          "host": record.get("host")})
-    for path in (paths.preview, paths.contact, paths.report, paths.break_events, paths.blend,
-                 *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
-        if path.exists() and path.is_file():
-            outputs[str(path.relative_to(paths.root))] = sha256_file(path)
     stages = paths.stage_records()
     manifest = {
         "tool": tool or {"name": "collapse"},
@@ -535,12 +506,10 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
         "seed": settings.seed,
         "settings": settings_to_dict(settings),
         "frames": frames,
-        "frame_files": per_frame,
-        "outputs": outputs,
+        "frame_files": paths.frame_entries(files),
+        "outputs": paths.output_hashes(),
         "stages": stages,
     }
-    from .blender.render import write_json_atomic
-
     write_json_atomic(paths.manifest, manifest)
     log(f"Saved: '{paths.manifest}'")
     return manifest
