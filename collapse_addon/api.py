@@ -653,6 +653,13 @@ def baked_transforms(scene, frames=None) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------ Blender-version differences (compat) for scripts
 
 
+def check_supported_blender() -> None:
+    """Refuse a Blender older than the oldest supported one, with a message naming it."""
+    from .blender.compat import check_supported
+
+    check_supported()
+
+
 def sequencer_strips(editor):
     """The sequence editor's strip collection (``strips`` from Blender 4.4, ``sequences`` before)."""
     from .blender.compat import sequencer_strips as strips

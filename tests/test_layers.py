@@ -2,8 +2,9 @@
 
 Every module under ``collapse_addon/core`` is found on disk (a new one is covered without editing
 this file) and imported in a process where ``bpy``, ``bmesh`` and ``mathutils`` cannot be imported.
-The front ends (``collapse_addon/ui``, ``headless``) reach Blender only through ``collapse_addon.api``,
-and ``api.py`` itself holds no ``import bpy``: checked on the source's import statements.
+The front ends (``collapse_addon/ui`` with ``addon.py``, ``headless``) reach Blender only through
+``collapse_addon.api``, and ``api.py`` itself holds no ``import bpy``: checked on the source's
+import statements.
 """
 
 from __future__ import annotations
@@ -64,11 +65,13 @@ def layer_violations() -> list[str]:
         if key not in found or len(module) < len(found[key]):
             found[key] = module  # one statement, reported once by its module
 
-    for folder in (ROOT / "collapse_addon" / "ui", ROOT / "headless"):
-        for path in sorted(folder.rglob("*.py")):
-            for line, module in imported_modules(path):
-                if module == "collapse_addon.blender" or module.startswith("collapse_addon.blender."):
-                    note(path, line, module)
+    addon = ROOT / "collapse_addon"  # its registration and ui/ are the add-on's front end
+    front_ends = [addon / "addon.py", *sorted((addon / "ui").rglob("*.py")),
+                  *sorted((ROOT / "headless").rglob("*.py"))]
+    for path in front_ends:
+        for line, module in imported_modules(path):
+            if module == "collapse_addon.blender" or module.startswith("collapse_addon.blender."):
+                note(path, line, module)
     api = ROOT / "collapse_addon" / "api.py"
     for line, module in imported_modules(api):
         if module.split(".")[0] in BLENDER_MODULES:
