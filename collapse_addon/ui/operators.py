@@ -10,7 +10,6 @@ script.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bpy.props import BoolProperty, StringProperty
 from .. import api
 from ..core.errors import CollapseError, MeshError, SpecError
 from ..core.settings import MeshSource, dump_scene, load_scene
+from ..core.shotfolder import write_text_atomic
 from . import properties
 from .jobs import JobOperator, cancel_running_jobs  # noqa: F401  (addon.py calls it)
 
@@ -99,13 +99,6 @@ def output_folder(directory: str) -> Path:
         except ValueError:  # not installed as an extension (a development checkout)
             base = Path(tempfile.gettempdir()) / "collapse"
     return (base / directory).resolve()
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def originals(scene) -> list:
