@@ -17,10 +17,11 @@ def _select_only(view_layer, objects) -> None:
 
 
 def _atomic(path, suffix: str, write) -> Path:
-    """Write through a temporary name next to ``path`` (same extension), then rename."""
+    """Write through a temporary name next to ``path`` (same extension, with the process id, so
+    that the CLI's clean-up of a killed task's temporaries knows it), then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{suffix}")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}{suffix}")
     try:
         write(str(tmp))
         if not tmp.exists():
