@@ -98,6 +98,11 @@ def _scene(scene):
     return current_scene()
 
 
+def _log_fracture(log: Log, building: Building, shards: ShardSet, seconds: float) -> None:
+    log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
+        f"({shards.contacts.count} contacts) in {seconds:.2f} s")
+
+
 def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet, fractured=None,
                source_objects=()) -> dict:
     """Build the shot in ``scene`` (default: the current one): shards, rigid bodies, glue,
@@ -114,13 +119,10 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet, fractur
     scene = _scene(scene)
     times = {}
     t = time.perf_counter()
-    if fractured is None:
-        building, shards = make_shards(settings, make_building(settings), log)
-    else:
-        building, shards = fractured
+    building, shards = fractured or make_shards(settings, make_building(settings), log)
     times["fracture_s"] = time.perf_counter() - t
-    log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
-        f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
+    if fractured is None:  # build_selected says it for the artist's objects
+        _log_fracture(log, building, shards, times["fracture_s"])
     t = time.perf_counter()
     rough = rough_shards(settings, building, shards)
     with material_presets(settings.materials) as presets:
@@ -561,6 +563,7 @@ def build_selected(settings: ShotSettings, objects, overrides, *, scene=None, re
     t = time.perf_counter()
     building, shards, notes = fracture_selected(settings, objects, overrides, repair=repair)
     seconds = time.perf_counter() - t
+    _log_fracture(log, building, shards, seconds)
     remove_collapse_objects(scene, KEEP_ON_REBUILD)
     info = build_shot(settings, scene=scene, log=log, fractured=(building, shards),
                       source_objects=objects)
