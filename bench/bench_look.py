@@ -51,7 +51,7 @@ def workbench_preview(work: Path, frames: int) -> dict:
     start, end = settings.frame_range()
     first = min(end - frames + 1, settings.trigger.frame + 12)
     picks = list(range(first, first + frames))  # contiguous: no warm-up frames
-    today_aa = next((n for lim, n in rnd.WORKBENCH_AA if settings.render.samples <= lim), "32")
+    today_aa = rnd.workbench_aa_level(settings.render.samples)
 
     def render(look: bool, tag: str):
         scene.display.shading.show_shadows = look

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from . import api
 from .ui import operators, panels, properties
 
 CLASSES = [*properties.CLASSES, *operators.CLASSES, *panels.CLASSES]
@@ -11,9 +12,7 @@ CLASSES = [*properties.CLASSES, *operators.CLASSES, *panels.CLASSES]
 
 def register() -> None:
     """Register every class, then attach the settings to Scene and Object."""
-    from .blender import compat
-
-    compat.check_supported()  # a Blender older than 4.2: one clear message, nothing registered
+    api.check_supported_blender()  # older than 4.2: one clear message, nothing registered
     registered = []
     try:
         for cls in CLASSES:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from .core.building import Building, generate_building
-from .core.errors import CollapseError, MissingInputError
+from .core.errors import MissingInputError
 from .core.fracture import fracture_building
+from .core.outputs import write_json_atomic
 from .core.settings import ShotSettings, resolve_materials, settings_to_dict
 from .core.shards import ShardSet
 from .core.shotfolder import ShotPaths  # noqa: F401  (the API's name for a shot's files)
@@ -37,9 +38,6 @@ Log = Callable[[str], None]
 
 def _quiet(_line: str) -> None:
     pass
-
-
-# ------------------------------------------------------------------------------------ shot folder
 
 
 # ------------------------------------------------------------------------------------ pure stages
@@ -76,64 +74,57 @@ def _fracture_mesh_source(settings: ShotSettings, log: Log = _quiet) -> tuple[Bu
     path = Path(source.path)
     if not path.exists():
         raise MissingInputError(f"mesh.path: {path} does not exist (give the path of the mesh file)")
-    blend = _mesh_from_blend(path, source.object) if path.name.lower().endswith(".blend") else None
+    blend = None
+    if path.name.lower().endswith(".blend"):
+        from .blender.shotfile import mesh_from_blend
+
+        blend = mesh_from_blend(path, source.object)
     return mesh_route.fracture_mesh_file(source, settings.fracture, path, blend_mesh=blend, log=log)
-
-
-def _mesh_from_blend(path: Path, object_name: str):
-    import bpy
-
-    from .blender.scene import world_polygons
-
-    current = bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve()
-    if current:  # Blender cannot load from the open file: read the object in place, untouched
-        if object_name not in bpy.data.objects:
-            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
-                                f"(objects: {', '.join(bpy.data.objects.keys()[:20])})")
-        ob = bpy.data.objects[object_name]
-        return world_polygons(ob.data, ob.matrix_world)
-    with bpy.data.libraries.load(str(path), link=False) as (src, dst):
-        if object_name not in src.objects:
-            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
-                                f"(objects: {', '.join(src.objects[:20])})")
-        dst.objects = [object_name]
-    ob = dst.objects[0]
-    # An appended object's world matrix is only evaluated once it is in a view layer.
-    scene = bpy.context.scene
-    scene.collection.objects.link(ob)
-    bpy.context.view_layer.update()
-    co, faces = world_polygons(ob.data, ob.matrix_world)
-    bpy.data.objects.remove(ob)
-    return co, faces
 
 
 # ------------------------------------------------------------------------------ scene-level (bpy)
 
 
-def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict:
+def _scene(scene):
+    """``scene``, else the context's current scene."""
+    if scene is not None:
+        return scene
+    from .blender.shotfile import current_scene
+
+    return current_scene()
+
+
+def _log_fracture(log: Log, building: Building, shards: ShardSet, seconds: float) -> None:
+    log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
+        f"({shards.contacts.count} contacts) in {seconds:.2f} s")
+
+
+def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet, fractured=None,
+               source_objects=()) -> dict:
     """Build the shot in ``scene`` (default: the current one): shards, rigid bodies, glue,
     trigger, camera framed on the building, lights, ground and render settings.
 
+    ``fractured``: (building, shards) already fractured (the artist's selected objects, see
+    ``build_selected``), else the shot's building or mesh source is fractured here.
+    ``source_objects``: the artist's objects the shards replace (hidden, never changed).
     Returns counts and stage timings.
     """
-    import bpy
-
     from .blender import camera as cam
     from .blender import simulation
 
-    scene = scene or bpy.context.scene
+    scene = _scene(scene)
     times = {}
     t = time.perf_counter()
-    building = make_building(settings)
-    building, shards = make_shards(settings, building, log)
+    building, shards = fractured or make_shards(settings, make_building(settings), log)
     times["fracture_s"] = time.perf_counter() - t
-    log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
-        f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
+    if fractured is None:  # build_selected says it for the artist's objects
+        _log_fracture(log, building, shards, times["fracture_s"])
     t = time.perf_counter()
     rough = rough_shards(settings, building, shards)
     materials = cam.shot_materials(building.materials, sorted({e.material for e in building.elements}))
     handle = simulation.build_collapse_scene(
-        building, shards, settings.simulation, settings.trigger, scene=scene, materials=materials)
+        building, shards, settings.simulation, settings.trigger, scene=scene,
+        materials=materials, source_objects=source_objects)
     if rough is not None:
         from .blender import rough as rough_mod
 
@@ -191,18 +182,19 @@ def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
 
 
 def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
-              export_dir: Path | None = None, events_path: Path | None = None) -> dict:
+              export_dir: Path | None = None, events_path: Path | None = None,
+              fractured=None) -> dict:
     """Bake the rigid-body simulation of a built shot, frame the camera on the debris, export.
 
     The break events (one per broken bond) become points in the scene (and so in the exports),
     rubble and dust (``[fx]``), and ``events_path`` (break_events.json) when given.
+    ``fractured``: the (building, shards) the scene was built from when they are not the
+    settings' own (the artist's selected objects; the actor solver needs them).
     Returns the collapse report (a JSON-able dict).
     """
-    import bpy
-
     from .blender import simulation
 
-    scene = scene or bpy.context.scene
+    scene = _scene(scene)
     frames = settings.simulation.frame_count
     step = max(1, frames // 10)
 
@@ -213,7 +205,7 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
     if settings.simulation.solver == "actors":
         from .blender import actor_shot
 
-        shot = make_shards(settings, make_building(settings))
+        shot = fractured or make_shards(settings, make_building(settings))
         report, events, positions, rotations = actor_shot.bake_and_report(
             scene, shot, progress=progress, log=log)
     else:
@@ -224,11 +216,9 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         log(f"Baked {result.frames} frames in {result.seconds:.2f} s "
             f"({result.seconds / max(1, result.frames):.3f} s/frame)")
         positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
-        report = dict(simulation.collapse_report(scene, positions, rotations))
-        events = None  # derived from the glue that let go
-    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log, events=events)
-    if settings.camera.mode == "auto":
-        setup_shot_look(settings, scene, points=shot_points(settings, scene))
+        report, events = None, None  # the report from the glue; events from the glue that let go
+    report = finish_bake(settings, scene, positions, rotations, report=report, events=events,
+                         events_path=events_path, log=log)
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
         export_dir.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
@@ -236,6 +226,24 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
         report.setdefault("wall_clock_s", {})["export_s"] = time.perf_counter() - t
         for path in written:
             log(f"Saved: '{path}'")
+    return report
+
+
+def finish_bake(settings: ShotSettings, scene, positions=None, rotations=None, *,
+                report: dict | None = None, events=None, events_path: Path | None = None,
+                log: Log = _quiet) -> dict:
+    """What follows a bake: the collapse report (from the glue when ``report`` is None), break
+    events, rubble and dust (``apply_shot_fx``), and the auto camera framed on the debris.
+
+    The add-on's frame-by-frame bake calls it after its last frame; ``bake_shot`` after its bake.
+    """
+    if report is None:
+        from .blender import simulation
+
+        report = dict(simulation.collapse_report(scene, positions, rotations))
+    apply_shot_fx(settings, scene, report, positions, rotations, events_path, log, events=events)
+    if settings.camera.mode == "auto":
+        setup_shot_look(settings, scene, points=shot_points(settings, scene))
     return report
 
 
@@ -271,132 +279,45 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
 
 
 def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Path]:
-    """Alembic and/or USD of the baked shards (and the ball): written under temporary names."""
-    import os
+    """Alembic and/or USD of the baked shards (and the ball, and the break-event points), as
+    ``settings.output`` asks: written under temporary names, then renamed."""
+    from .blender import export
 
-    import bpy
-
-    from .blender import rough, simulation
-
-    handle = simulation.CollapseScene.from_scene(scene)
-    objects = rough.render_objects(handle.shard_objects())  # the rough twins where they render
-    objects += [bpy.data.objects[handle.ball]] if handle.ball else []
-    objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
-    for ob in scene.objects:
-        ob.select_set(False)
-    for ob in objects:
-        ob.select_set(True)
     start, end = settings.frame_range()
-    written = []
-    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
-        if settings.output.alembic:
-            path = export_dir / "collapse.abc"
-            tmp = export_dir / f".collapse.{os.getpid()}.abc"
-            bpy.ops.wm.alembic_export(filepath=str(tmp), start=start, end=end, selected=True,
-                                      flatten=True, export_hair=False, export_particles=False)
-            os.replace(tmp, path)
-            written.append(path)
-        if settings.output.usd:
-            path = export_dir / "collapse.usdc"
-            tmp = export_dir / f".collapse.{os.getpid()}.usdc"
-            bpy.ops.wm.usd_export(filepath=str(tmp), selected_objects_only=True,
-                                  export_animation=True)
-            os.replace(tmp, path)
-            written.append(path)
-    for ob in objects:
-        ob.select_set(False)
-    return written
+    return export.export_shot(scene, Path(export_dir), alembic=settings.output.alembic,
+                              usd=settings.output.usd, frame_start=start, frame_end=end)
 
 
 def is_baked(scene) -> bool:
     """True when the scene's rigid-body simulation is baked (render then only reads the cache),
     or its actor bake is keyed."""
-    if scene.get("collapse_actor_baked"):
-        return True
-    world = scene.rigidbody_world
-    return world is not None and world.point_cache is not None and world.point_cache.is_baked
+    from .blender import simulation
+
+    return simulation.is_baked(scene)
 
 
 def shot_points(settings: ShotSettings, scene) -> np.ndarray:
     """Points the auto camera frames: the standing building, where the debris lands (the mass
     quantile), and the ball's start."""
-    import bpy
-
     from .blender import camera as cam
-    from .blender import simulation
 
-    lo, hi = _bounds(scene)
-    points = [cam.box_corners(lo, hi)]
-    handle = simulation.CollapseScene.from_scene(scene)
-    if settings.camera.include_debris:
-        positions, _ = simulation.baked_transforms(handle, frames=[settings.frame_range()[1]])
-        masses = np.array(scene["collapse_masses"], float)
-        debris = cam.debris_points(positions[0], masses, 0.5 * (lo + hi),
-                                   settings.camera.debris_quantile)
-        debris[:, 2] = np.maximum(debris[:, 2], lo[2])
-        points.append(debris)
-    if handle.ball:
-        ball = bpy.data.objects[handle.ball]
-        start = scene.frame_current
-        scene.frame_set(settings.frame_range()[0])
-        centre = np.array(ball.matrix_world.translation[:])
-        scene.frame_set(start)
-        radius = max(ball.dimensions) / 2
-        points.append(cam.box_corners(centre - radius, centre + radius))
-    return np.concatenate(points)
-
-
-_shot_points = shot_points  # the add-on's first name for it
+    return cam.shot_points(scene, settings.camera, *settings.frame_range())
 
 
 # ------------------------------------------------------------------------------ file-level stages
 
 
 def _open(path: Path):
-    import bpy
+    from .blender.shotfile import open_blend
 
-    if not path.exists():
-        raise MissingInputError(f"{path} does not exist (run `collapse build` first)")
-    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
-    return bpy.context.scene
+    return open_blend(path)
 
 
 def _save(path: Path) -> None:
     """Save the open file atomically (a killed save never leaves a broken scene.blend)."""
-    import os
+    from .blender.shotfile import save_blend
 
-    import bpy
-
-    from .core.errors import BrokenFileError, DiskFullError
-    from .core.outputs import disk_full_here
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.blend")
-    try:
-        try:
-            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
-            ok = tmp.is_file() and _blend_is_whole(tmp)
-        except RuntimeError:
-            ok = False
-        if not ok:  # Blender reports a full disk as "No such file or directory", or not at all
-            if disk_full_here(path.parent, 16 << 20):
-                raise DiskFullError(f"disk full saving {path} (free space and run the same "
-                                    "command again)")
-            raise BrokenFileError(f"{path}: Blender could not save the scene (see the log)")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _blend_is_whole(path: Path) -> bool:
-    """An uncompressed .blend starts with BLENDER and ends with its ENDB block."""
-    with open(path, "rb") as fh:
-        head = fh.read(7)
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - 64))
-        tail = fh.read()
-    return head == b"BLENDER" and b"ENDB" in tail
+    save_blend(path)
 
 
 SIM_SECTIONS = ("seed", "building", "mesh", "materials", "fracture", "simulation", "trigger")
@@ -434,10 +355,9 @@ def shot_state(settings: ShotSettings, paths: ShotPaths) -> str:
 
 def build_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> dict:
     """Build the shot into ``paths.blend`` from an empty scene (always anew)."""
-    import bpy
+    from .blender.shotfile import empty_scene
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
+    scene = empty_scene()
     info = build_shot(settings, scene=scene, log=log)
     _stamp(scene, settings)
     _save(paths.blend)
@@ -451,8 +371,6 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
     Builds first when the shot was never built or its simulation settings changed; does nothing
     when it is already baked from the same settings (only re-frames when camera/lights changed).
     """
-    from .blender.render import write_json_atomic
-
     scene = _open(paths.blend) if paths.blend.exists() else None
     if scene is not None and is_baked(scene) and paths.report.exists():
         sim_changed, look_changed = _changed(scene, settings)
@@ -517,11 +435,9 @@ def render_stage(settings: ShotSettings, paths: ShotPaths, frames: list[int], *,
 def render_shot_frames(settings: ShotSettings, frames: list[int], frames_dir: Path, *, scene=None,
                        threads: int | None = None, log: Log = _quiet):
     """Render frames of the (baked) ``scene`` into ``frames_dir`` (the add-on's render)."""
-    import bpy
-
     from .blender import render as rnd
 
-    scene = scene or bpy.context.scene
+    scene = _scene(scene)
     rnd.configure_render(scene, settings.render, fps=settings.simulation.fps, threads=threads,
                          seed=settings.seed)
     return rnd.render_frames(scene, frames, Path(frames_dir), settings.render, log=log)
@@ -543,8 +459,7 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
     """
     import platform
 
-    import bpy
-
+    from .blender import finalize, shotfile
     from .blender import render as rnd
     from .core.settings import scene_hash
 
@@ -562,66 +477,35 @@ def finalize_stage(settings: ShotSettings, paths: ShotPaths, scene_file: Path, *
         raise BrokenFileError(f"{len(broken)} broken frame(s) ({rnd.frames_text(sorted(broken))}: "
                               f"{next(iter(broken.values()))}): moved aside; run `collapse render` "
                               "to render them again, then finalize")
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    outputs = {}
+    shotfile.empty_scene()
     r = settings.render
     size = (round(r.resolution[0] * r.resolution_percentage / 100),
             round(r.resolution[1] * r.resolution_percentage / 100))
     if settings.output.preview:
         t = time.perf_counter()
-        rnd.encode_preview([p for _, p in files], paths.preview, fps=settings.simulation.fps,
+        finalize.encode_preview([p for _, p in files], paths.preview, fps=settings.simulation.fps,
                            size=size)
         log(f"Saved: '{paths.preview}' ({len(files)} frames, {time.perf_counter() - t:.2f} s)")
     if settings.output.contact_sheet:
-        import shutil
-        import tempfile
-
-        pick = np.unique(np.linspace(0, len(files) - 1, min(settings.output.contact_frames,
-                                                             len(files))).round().astype(int))
-        chosen = [files[i] for i in pick]
-        proxy_dir = Path(tempfile.mkdtemp(prefix="collapse-contact-"))
-        try:
-            if r.file_format != "PNG":
-                pngs = rnd.png_proxies([p for _, p in chosen], proxy_dir, size)
-                chosen = [(f, png) for (f, _), png in zip(chosen, pngs, strict=True)]
-            rnd.write_contact_sheet(chosen, paths.contact, count=len(chosen),
-                                    columns=settings.output.contact_columns,
-                                    tile_width=settings.output.contact_width)
-        finally:
-            shutil.rmtree(proxy_dir, ignore_errors=True)
+        finalize.contact_sheet(files, paths.contact, count=settings.output.contact_frames,
+                               columns=settings.output.contact_columns,
+                               tile_width=settings.output.contact_width, size=size,
+                               proxies=r.file_format != "PNG")
         log(f"Saved: '{paths.contact}'")
-    per_frame = []
-    for frame, path in files:
-        record_path = paths.frame_records / f"{path.stem}.json"
-        try:
-            record = json.loads(record_path.read_text())
-        except (OSError, ValueError):
-            record = {}
-        per_frame.append({"frame": frame, "file": str(path.relative_to(paths.root)),
-                          "sha256": sha256_file(path), "seconds": record.get("seconds"),
-                          "peak_memory_mb": record.get("peak_memory_mb"),
-                          "host": record.get("host")})
-    for path in (paths.preview, paths.contact, paths.report, paths.break_events, paths.blend,
-                 *(sorted(paths.cache.glob("*")) if paths.cache.exists() else ())):
-        if path.exists() and path.is_file():
-            outputs[str(path.relative_to(paths.root))] = sha256_file(path)
     stages = paths.stage_records()
     manifest = {
         "tool": tool or {"name": "collapse"},
-        "blender": {"version": bpy.app.version_string,
-                    "build_hash": bpy.app.build_hash.decode(errors="replace")},
+        "blender": shotfile.blender_info(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "scene": {"file": str(Path(scene_file).resolve()), "sha256": scene_hash(scene_file)},
         "seed": settings.seed,
         "settings": settings_to_dict(settings),
         "frames": frames,
-        "frame_files": per_frame,
-        "outputs": outputs,
+        "frame_files": paths.frame_entries(files),
+        "outputs": paths.output_hashes(),
         "stages": stages,
     }
-    from .blender.render import write_json_atomic
-
     write_json_atomic(paths.manifest, manifest)
     log(f"Saved: '{paths.manifest}'")
     return manifest
@@ -633,15 +517,163 @@ def render_test_still(render_settings, fps: int, path: Path, *,
 
     Returns the render device in words and the seconds the still took.
     """
-    import bpy
-
     from .blender import render as rnd
+    from .blender import shotfile
 
-    bpy.ops.wm.read_factory_settings(use_empty=False)  # the default cube, camera and light
-    scene = bpy.context.scene
+    scene = shotfile.default_scene()  # the default cube, camera and light
     device = rnd.configure_render(scene, render_settings, fps=fps)
     announce(device)
-    scene.render.filepath = str(path)
-    start = time.perf_counter()
-    bpy.ops.render.render(write_still=True)
-    return device, time.perf_counter() - start
+    return device, shotfile.render_still(scene, path)
+
+
+# --------------------------------------------------------------- the add-on's scene (panel front end)
+
+# A rebuild keeps the trigger empty the artist placed (roles of Collapse objects it keeps).
+KEEP_ON_REBUILD = ("trigger_empty",)
+
+
+def fracture_selected(settings: ShotSettings, objects, overrides, *, repair: bool):
+    """Fracture the artist's mesh objects where they are: (building, shards, repair notes).
+
+    ``overrides``: (material or "AUTO", anchor) per object (the panel's per-object settings).
+    """
+    from .blender.scene import read_object_meshes
+    from .core.selected_meshes import SourceMesh, fracture_sources
+
+    sources = [SourceMesh(ob.name, vertices, faces, material, anchor)
+               for ob, (vertices, faces), (material, anchor)
+               in zip(objects, read_object_meshes(objects), overrides, strict=True)]
+    building, shards, notes = fracture_sources(sources, settings.fracture, repair=repair,
+                                               default_material=settings.mesh.material)
+    return with_materials(building, settings.materials), shards, notes
+
+
+def build_selected(settings: ShotSettings, objects, overrides, *, scene=None, repair: bool = False,
+                   log: Log = _quiet) -> dict:
+    """``build_shot`` from the artist's selected mesh objects (``fracture_selected``): what
+    Collapse built before goes, the objects are hidden (never changed). Adds the repair notes."""
+    from .blender.teardown import remove_collapse_objects
+
+    scene = _scene(scene)
+    t = time.perf_counter()
+    building, shards, notes = fracture_selected(settings, objects, overrides, repair=repair)
+    seconds = time.perf_counter() - t
+    _log_fracture(log, building, shards, seconds)
+    remove_collapse_objects(scene, KEEP_ON_REBUILD)
+    info = build_shot(settings, scene=scene, log=log, fractured=(building, shards),
+                      source_objects=objects)
+    return {**info, "fracture_s": seconds, "notes": notes}
+
+
+def collapse_handle(scene):
+    """The collapse built into ``scene`` (``blender.simulation.CollapseScene``), or None."""
+    from .blender.simulation import find_collapse
+
+    return find_collapse(scene)
+
+
+def remove_collapse_steps(scene, counter: list, keep_roles: tuple[str, ...] = ()):
+    """Delete what Collapse built in ``scene`` in steps (a job yielding (fraction, message));
+    appends the number of objects removed to ``counter``; the artist's objects stay."""
+    from .blender.teardown import remove_collapse_steps as steps
+
+    return steps(scene, counter, keep_roles)
+
+
+def hidden_originals(scene) -> list:
+    """The artist's objects a fracture hid."""
+    from .blender.teardown import originals
+
+    return originals(scene)
+
+
+def show_originals(scene) -> None:
+    from .blender.teardown import show_originals as show
+
+    show(scene)
+
+
+def add_building_preview(scene, building: Building):
+    """One mesh object of the building's intact elements (boxes), built in bulk."""
+    from .blender.scene import create_box_preview
+
+    lo = np.array([e.lo for e in building.elements])
+    hi = np.array([e.hi for e in building.elements])
+    return create_box_preview(scene, "Collapse Building", lo, hi, "building_preview")
+
+
+def add_point_cloud(scene, name: str, points: np.ndarray):
+    """A vertex-only mesh object showing ``points`` (replaces the earlier seed preview)."""
+    from .blender.scene import create_point_cloud
+
+    return create_point_cloud(scene, name, points, "seed_preview")
+
+
+def is_actor_scene(scene) -> bool:
+    """True when the scene was built for the actor solver (it bakes in one step)."""
+    from .blender.actors import is_actor_scene as actor_scene
+
+    return actor_scene(scene)
+
+
+def free_bake(scene) -> None:
+    """Drop the bake (Bullet's cache or the actor solver's keys): the scene is unsimulated again."""
+    from .blender.bake import free_shot_bake
+
+    free_shot_bake(scene)
+
+
+def start_stepped_bake(scene) -> tuple[int, int]:
+    """Ready a Bullet bake that the caller steps frame by frame (``scene.frame_set``): the cache
+    freed, the rough twins detached. Returns the cache's (first, last) frame; after the last
+    frame, ``end_stepped_bake`` marks the cache baked, then ``finish_bake``."""
+    from .blender import rough
+
+    cache = scene.rigidbody_world.point_cache
+    free_bake(scene)
+    rough.detach(scene)  # bake the exact cells alone (apply_shot_fx brings the twins back)
+    return cache.frame_start, cache.frame_end
+
+
+def end_stepped_bake(scene) -> None:
+    from .blender.bake import mark_cache_baked
+
+    mark_cache_baked(scene)
+
+
+def baked_transforms(scene, frames=None) -> tuple[np.ndarray, np.ndarray]:
+    """Baked positions (F, S, 3) and rotation matrices (F, S, 3, 3) of the shards at ``frames``."""
+    from .blender import simulation
+
+    return simulation.baked_transforms(scene, frames=frames)
+
+
+# ------------------------------------------------ Blender-version differences (compat) for scripts
+
+
+def check_supported_blender() -> None:
+    """Refuse a Blender older than the oldest supported one, with a message naming it."""
+    from .blender.compat import check_supported
+
+    check_supported()
+
+
+def sequencer_strips(editor):
+    """The sequence editor's strip collection (``strips`` from Blender 4.4, ``sequences`` before)."""
+    from .blender.compat import sequencer_strips as strips
+
+    return strips(editor)
+
+
+def set_media_type(image_settings, media_type: str) -> None:
+    """Image settings' media type ("IMAGE" / "VIDEO") from Blender 5.0; before, a no-op."""
+    from .blender.compat import set_media_type as set_type
+
+    set_type(image_settings, media_type)
+
+
+def workbench_aa(samples: int) -> str:
+    """The Workbench anti-aliasing level Collapse's render uses for ``samples``."""
+    from .blender.render import workbench_aa_level
+
+    return workbench_aa_level(samples)

@@ -286,7 +286,7 @@ def _stalled(task: Task, timeout: float, idle: float) -> None:
 def _finalize(task: Task, frames: str | None = None) -> dict:
     from headless.tasklog import remove_dir_on_signal
 
-    # The preview is encoded in a private folder (see render.encode_preview): a SIGTERM removes it.
+    # The preview is encoded in a private folder (see blender/finalize.encode_preview): a SIGTERM removes it.
     remove_dir_on_signal(task.paths.root / f".tmp-preview-{os.getpid()}")
     manifest, seconds = task.run("finalize", finalize_stage, task.settings, task.paths, task.scene,
                                  task.log, frames)

@@ -120,7 +120,6 @@ def test_package_and_pure_ui_modules_import_without_bpy():
     code = ("import sys; sys.modules['bpy'] = None\n"
             "import collapse_addon, collapse_addon.core.settings\n"
             "import collapse_addon.ui.fields, collapse_addon.ui.seed_preview\n"
-            "import collapse_addon.ui.mesh_source\n"
             "assert callable(collapse_addon.register)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

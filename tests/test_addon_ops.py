@@ -6,6 +6,7 @@ Scenes are tiny (one bay, one storey, a few dozen shards, a dozen frames, 64 x 4
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -337,3 +338,29 @@ def test_modal_bake_shows_progress_and_escape_restores_the_scene(addon, bpy_modu
     results = [op.modal(context, timer) for _ in range(200)]
     assert results.count({"FINISHED"}) == 1
     assert is_baked(scene) and op.reports[-1][1].startswith("Baked frames 1-14")
+
+
+def test_selected_meshes_bake_with_the_actor_solver_on_their_own_shards(addon, bpy_module,
+                                                                        tmp_path, tiny_scene):
+    """The actor solver bakes the shards the artist's objects gave, not the panel's building
+    (before, it re-fractured the procedural building and failed keying the wrong shard count)."""
+    bpy = bpy_module
+    from collapse_addon.core.meshio import box_mesh
+    from collapse_addon.ui.operators import collapse_handle
+
+    scene = addon
+    load_tiny(scene, tmp_path, tiny_scene)
+    settings = scene.collapse_shot
+    settings.source = "SELECTED"
+    settings.simulation.solver = "actors"
+    settings.fracture.cell_count = 10
+    tower = _mesh_object(bpy, "tower", *box_mesh((20.0, 5.0, 0.0), (21.0, 6.0, 3.0)))
+    tower.select_set(True)
+    assert bpy.ops.collapse.fracture() == {"FINISHED"}
+    handle = collapse_handle(scene)
+    assert bpy.ops.collapse.bake() == {"FINISHED"}
+    report = json.loads(scene["collapse_ui_report"])
+    assert report["actors"]["roof_drop"]["height_m"] == pytest.approx(3.0)  # the tower's height
+    scene.frame_set(scene.frame_start)
+    centres = np.array([ob.matrix_world.translation[:] for ob in handle.shard_objects()])
+    assert (np.abs(centres[:, :2] - (20.5, 5.5)) <= 0.5 + 1e-9).all()  # where the tower stands

@@ -107,7 +107,7 @@ def test_manifest_records_versions_hashes_settings_and_per_frame_costs(shot):
 
 
 def test_preview_is_h264_yuv420p(shot):
-    from collapse_addon.blender.render import mp4_video_info
+    from collapse_addon.blender.finalize import mp4_video_info
 
     info = mp4_video_info(shot["root"] / "preview.mp4")
     assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"

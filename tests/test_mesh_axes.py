@@ -68,19 +68,14 @@ def test_blender_y_up_obj_stands_upright_through_the_addon_file_source(clean_sce
 
 def test_cube_off_the_origin_gives_the_same_shards_selected_and_through_the_cli(
         clean_scene, bpy_module, tmp_path):
-    from collapse_addon.ui.mesh_source import SourceMesh, fracture_sources, read_object_mesh
-
     bpy = bpy_module
     ob = _object(bpy, "Cube", (-1, -1, -1), (1, 1, 1), location=(20.0, 5.0, 1.0))
     blend = tmp_path / "cube.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     settings = load_scene(f'seed = 4\n[mesh]\npath = "{blend}"\nobject = "Cube"\n'
                           '[fracture]\ncell_count = 25\n')
-    # The panel's Selected route (what the Fracture operator calls) ...
-    vertices, faces = read_object_mesh(ob, bpy.context.evaluated_depsgraph_get())
-    _, selected, _ = fracture_sources(
-        [SourceMesh("Cube", vertices, faces, "AUTO", False)], settings.fracture, repair=False,
-        default_material=settings.mesh.material)
+    # The panel's Selected route (what the Fracture operator calls: api.build_selected) ...
+    _, selected, _ = api.fracture_selected(settings, [ob], [("AUTO", False)], repair=False)
     # ... and the CLI's [mesh] route, from the saved file.
     bpy.ops.wm.read_factory_settings(use_empty=True)
     cli_building, cli = api.make_shards(settings, None)

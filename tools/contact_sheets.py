@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def sheet_for(scene_file: Path, out_dir: Path, work: Path, args) -> Path:
     from collapse_addon import api
+    from collapse_addon.blender import finalize
     from collapse_addon.blender import render as rnd
     from collapse_addon.core.settings import load_scene
 
@@ -48,7 +49,7 @@ def sheet_for(scene_file: Path, out_dir: Path, work: Path, args) -> Path:
     api.render_stage(settings, paths, frames, log=lambda _line: None)
     files = [(f, rnd.frame_path(paths.frames, f, settings.render)) for f in frames]
     out = out_dir / f"{scene_file.stem}.png"
-    rnd.write_contact_sheet(files, out, count=len(files), columns=4, tile_width=width)
+    finalize.write_contact_sheet(files, out, count=len(files), columns=4, tile_width=width)
     print(f"Saved: '{out}' ({len(files)} frames, {args.engine} {args.samples} samples, "
           f"{width}x{height}, {time.perf_counter() - t:.0f} s)", flush=True)
     return out

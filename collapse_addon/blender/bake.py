@@ -58,3 +58,28 @@ def read_transforms(scene, objects, frames) -> tuple[np.ndarray, np.ndarray]:
         rotations[k] = buf[:, :3, :3]
     scene.frame_set(previous)
     return positions, rotations
+
+
+def free_shot_bake(scene) -> None:
+    """Drop a shot's bake, baked or not: the actor solver's keys, or Bullet's cache (tagged
+    outdated); the scene is back to its unsimulated state."""
+    from . import actors, simulation  # simulation imports this module
+
+    if actors.is_actor_scene(scene):
+        handle = simulation.CollapseScene.from_scene(scene)
+        objects = handle.shard_objects() + ([bpy.data.objects[handle.ball]] if handle.ball else [])
+        actors.unbake(scene, objects)
+        return
+    world = scene.rigidbody_world
+    if world is None:
+        return
+    free_bake(scene)
+    world.point_cache.frame_start = world.point_cache.frame_start  # tags the cache as outdated
+
+
+def mark_cache_baked(scene) -> None:
+    """Mark the rigid-body cache that stepping the frames filled as baked (Bullet steps the same
+    whether its bake operator walks the frames or the caller does)."""
+    cache = scene.rigidbody_world.point_cache
+    with bpy.context.temp_override(scene=scene, point_cache=cache):
+        bpy.ops.ptcache.bake_from_cache()

@@ -269,3 +269,29 @@ def shot_materials(presets: dict, names: list[str]) -> dict[str, tuple]:
             pair.append(mat)
         out[name] = tuple(pair)
     return out
+
+
+def shot_points(scene, camera: CameraSettings, frame_start: int, frame_end: int) -> np.ndarray:
+    """Points the auto camera frames: the standing building (the scene's ``collapse_bounds``),
+    where the debris lands at ``frame_end`` (the mass quantile), and the ball at ``frame_start``."""
+    from .simulation import CollapseScene, baked_transforms
+
+    bounds = np.array(scene["collapse_bounds"], float)
+    lo, hi = bounds[:3], bounds[3:]
+    points = [box_corners(lo, hi)]
+    handle = CollapseScene.from_scene(scene)
+    if camera.include_debris:
+        positions, _ = baked_transforms(handle, frames=[frame_end])
+        masses = np.array(scene["collapse_masses"], float)
+        debris = debris_points(positions[0], masses, 0.5 * (lo + hi), camera.debris_quantile)
+        debris[:, 2] = np.maximum(debris[:, 2], lo[2])
+        points.append(debris)
+    if handle.ball:
+        ball = bpy.data.objects[handle.ball]
+        current = scene.frame_current
+        scene.frame_set(frame_start)
+        centre = np.array(ball.matrix_world.translation[:])
+        scene.frame_set(current)
+        radius = max(ball.dimensions) / 2
+        points.append(box_corners(centre - radius, centre + radius))
+    return np.concatenate(points)

@@ -17,10 +17,11 @@ def _select_only(view_layer, objects) -> None:
 
 
 def _atomic(path, suffix: str, write) -> Path:
-    """Write through a temporary name next to ``path`` (same extension), then rename."""
+    """Write through a temporary name next to ``path`` (same extension, with the process id, so
+    that the CLI's clean-up of a killed task's temporaries knows it), then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{suffix}")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}{suffix}")
     try:
         write(str(tmp))
         if not tmp.exists():
@@ -41,6 +42,7 @@ def export_alembic(path, scene, objects, frame_start: int, frame_end: int) -> Pa
         with bpy.context.temp_override(scene=scene, view_layer=view_layer):
             bpy.ops.wm.alembic_export(filepath=tmp, start=frame_start, end=frame_end, selected=True,
                                       flatten=True, uvs=False, face_sets=True,
+                                      export_hair=False, export_particles=False,
                                       export_custom_properties=False, as_background_job=False,
                                       evaluation_mode="RENDER")
 
@@ -65,3 +67,25 @@ def export_usd(path, scene, objects, frame_start: int, frame_end: int) -> Path:
         return _atomic(path, suffix, write)
     finally:
         scene.frame_start, scene.frame_end = saved
+
+
+def export_shot(scene, export_dir: Path, *, alembic: bool, usd: bool, frame_start: int,
+                frame_end: int) -> list[Path]:
+    """The shot's exports: ``collapse.abc`` and/or ``collapse.usdc`` in ``export_dir`` with the
+    baked shards (their rough twins where those render), the ball and the break-event points."""
+    from . import rough, simulation  # simulation imports this module
+
+    handle = simulation.CollapseScene.from_scene(scene)
+    objects = rough.render_objects(handle.shard_objects())
+    objects += [bpy.data.objects[handle.ball]] if handle.ball else []
+    objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
+    written = []
+    if alembic:
+        written.append(export_alembic(Path(export_dir) / "collapse.abc", scene, objects,
+                                      frame_start, frame_end))
+    if usd:
+        written.append(export_usd(Path(export_dir) / "collapse.usdc", scene, objects,
+                                  frame_start, frame_end))
+    for ob in objects:
+        ob.select_set(False)
+    return written

@@ -14,6 +14,8 @@ from ..core.materials import MATERIALS
 
 ROOT_NAME = "Collapse"
 SHARD_PREFIX = "CX"
+ROLE = "collapse_role"  # custom property tagging everything the add-on creates
+ORIGINAL = "collapse_original"  # tags an artist's object hidden by a fracture
 
 
 def new_collection(name: str, parent) -> bpy.types.Collection:
@@ -146,7 +148,7 @@ def hide_originals(objects) -> None:
             obj.hide_set(True)
         obj.hide_viewport = True
         obj.hide_render = True
-        obj["collapse_original"] = True
+        obj[ORIGINAL] = True
 
 
 def world_polygons(mesh, matrix_world) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -168,3 +170,68 @@ def world_polygons(mesh, matrix_world) -> tuple[np.ndarray, list[np.ndarray]]:
         faces = [f[::-1].copy() for f in faces]
     return co, faces
 
+
+
+def read_object_mesh(ob, depsgraph) -> tuple[np.ndarray, list]:
+    """World-space vertices and faces of ``ob`` with its modifiers applied (the user's mesh is not
+    touched)."""
+    evaluated = ob.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        return world_polygons(mesh, ob.matrix_world)
+    finally:
+        evaluated.to_mesh_clear()
+
+
+def read_object_meshes(objects, context=None) -> list[tuple[np.ndarray, list]]:
+    """``read_object_mesh`` of each object, hidden ones too (shown for the read, hidden again)."""
+    context = context or bpy.context
+    hidden = [ob for ob in objects if ob.hide_viewport]
+    for ob in hidden:
+        ob.hide_viewport = False
+    try:
+        depsgraph = context.evaluated_depsgraph_get()
+        depsgraph.update()
+        return [read_object_mesh(ob, depsgraph) for ob in objects]
+    finally:
+        for ob in hidden:
+            ob.hide_viewport = True
+
+
+def create_box_preview(scene, name: str, lo: np.ndarray, hi: np.ndarray, role: str):
+    """One mesh object of axis-aligned boxes ``lo``-``hi`` (B, 3), built in bulk."""
+    corners = np.array([[x, y, z] for z in (0, 1) for y in (0, 1) for x in (0, 1)], float)
+    vertices = (lo[:, None, :] + corners[None] * (hi - lo)[:, None, :]).reshape(-1, 3)
+    quads = np.array([[0, 4, 6, 2], [1, 3, 7, 5], [0, 1, 5, 4], [2, 6, 7, 3], [0, 2, 3, 1],
+                      [4, 5, 7, 6]])
+    loops = (quads[None] + 8 * np.arange(len(lo))[:, None, None]).ravel()
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
+    mesh.loops.add(len(loops))
+    mesh.loops.foreach_set("vertex_index", loops.astype(np.int32))
+    mesh.polygons.add(len(loops) // 4)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, len(loops), 4, dtype=np.int32))
+    mesh.update()
+    ob = bpy.data.objects.new(name, mesh)
+    ob[ROLE] = role
+    scene.collection.objects.link(ob)
+    return ob
+
+
+def create_point_cloud(scene, name: str, points: np.ndarray, role: str):
+    """A vertex-only mesh object showing ``points`` (replaces an earlier one of that name and
+    role)."""
+    old = bpy.data.objects.get(name)
+    if old is not None and old.get(ROLE) == role:
+        mesh = old.data
+        bpy.data.objects.remove(old, do_unlink=True)
+        bpy.data.meshes.remove(mesh)
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(points))
+    mesh.vertices.foreach_set("co", np.asarray(points, np.float32).ravel())
+    mesh.update()
+    ob = bpy.data.objects.new(name, mesh)
+    ob[ROLE] = role
+    scene.collection.objects.link(ob)
+    return ob

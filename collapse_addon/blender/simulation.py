@@ -85,6 +85,25 @@ class CollapseScene:
         return cls(**data)
 
 
+def find_collapse(scene) -> CollapseScene | None:
+    """The collapse built into ``scene``, or None (none built, or its stored data unreadable)."""
+    if META_KEY not in scene.keys():
+        return None
+    try:
+        return CollapseScene.from_scene(scene)
+    except (CollapseError, KeyError, TypeError, ValueError):
+        return None
+
+
+def is_baked(scene) -> bool:
+    """True when the scene's rigid-body simulation is baked (render then only reads the cache),
+    or its actor bake is keyed."""
+    if scene.get("collapse_actor_baked"):
+        return True
+    world = scene.rigidbody_world
+    return world is not None and world.point_cache is not None and world.point_cache.is_baked
+
+
 @dataclass
 class BakeResult:
     """Wall-clock of a bake and the frames it covered."""

@@ -205,3 +205,26 @@ class ShotPaths:
             except (OSError, ValueError):
                 continue
         return records
+
+    def frame_entries(self, files: list[tuple[int, Path]]) -> list[dict]:
+        """The manifest's ``frame_files``: each frame's file, SHA-256 and its render record."""
+        entries = []
+        for frame, path in files:
+            try:
+                record = json.loads((self.frame_records / f"{path.stem}.json").read_text())
+            except (OSError, ValueError):
+                record = {}
+            entries.append({"frame": frame, "file": str(path.relative_to(self.root)),
+                            "sha256": file_sha256(path), "seconds": record.get("seconds"),
+                            "peak_memory_mb": record.get("peak_memory_mb"),
+                            "host": record.get("host")})
+        return entries
+
+    def output_hashes(self) -> dict[str, str]:
+        """The manifest's ``outputs``: SHA-256 of every output file there is, by relative path."""
+        outputs = {}
+        for path in (self.preview, self.contact, self.report, self.break_events, self.blend,
+                     *(sorted(self.cache.glob("*")) if self.cache.exists() else ())):
+            if path.exists() and path.is_file():
+                outputs[str(path.relative_to(self.root))] = file_sha256(path)
+        return outputs

@@ -1,6 +1,6 @@
 """Operators of the Collapse panel. Thin: each reads the panel into ``ShotSettings`` and calls the
-shared API (``collapse_addon.api``, the one the CLI calls) or the bpy glue in
-``collapse_addon.blender``; expected failures are reported in the UI, never as tracebacks.
+shared API (``collapse_addon.api``, the one the CLI calls; never ``collapse_addon.blender``
+directly); expected failures are reported in the UI, never as tracebacks.
 
 Long work (fracture and assembly, bake, render preview, export) runs as a job (``jobs.py``):
 modal in the UI with progress in the status bar and Esc to cancel, or straight through from a
@@ -10,8 +10,6 @@ script.
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import os
 import tempfile
 from pathlib import Path
 
@@ -22,11 +20,11 @@ from bpy.props import BoolProperty, StringProperty
 from .. import api
 from ..core.errors import CollapseError, MeshError, SpecError
 from ..core.settings import MeshSource, dump_scene, load_scene
+from ..core.shotfolder import write_text_atomic
 from . import properties
 from .jobs import JobOperator, cancel_running_jobs  # noqa: F401  (addon.py calls it)
 
-ROLE = "collapse_role"  # custom property tagging everything the add-on creates
-ORIGINAL = "collapse_original"  # tags an artist's object hidden by a fracture
+ROLE = "collapse_role"  # custom property tagging everything the add-on creates (blender/scene.py)
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -57,15 +55,8 @@ def sync_trigger_empty(scene) -> None:
 
 
 def collapse_handle(scene):
-    """The collapse built into ``scene`` (``simulation.CollapseScene``), or None."""
-    from ..blender import simulation
-
-    if simulation.META_KEY not in scene.keys():
-        return None
-    try:
-        return simulation.CollapseScene.from_scene(scene)
-    except (CollapseError, KeyError, TypeError, ValueError):
-        return None
+    """The collapse built into ``scene`` (``CollapseScene``), or None."""
+    return api.collapse_handle(scene)
 
 
 def has_shards(scene) -> bool:
@@ -110,105 +101,9 @@ def output_folder(directory: str) -> Path:
     return (base / directory).resolve()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def originals(scene) -> list:
     """The artist's objects a fracture hid (kept, never changed)."""
-    return [ob for ob in scene.objects if ob.get(ORIGINAL)]
-
-
-def show_originals(scene) -> None:
-    for ob in originals(scene):
-        del ob[ORIGINAL]
-        ob.hide_viewport = False
-        ob.hide_render = False
-        if ob.name in bpy.context.view_layer.objects:
-            ob.hide_set(False)
-
-
-# A rebuild keeps the trigger empty the artist placed.
-KEEP_ON_REBUILD = ("trigger_empty",)
-
-
-def remove_collapse_objects(scene, keep_roles: tuple[str, ...] = KEEP_ON_REBUILD) -> int:
-    """Delete what Collapse built in ``scene``; returns how many objects went."""
-    counter = []
-    for _step in remove_collapse_steps(scene, counter, keep_roles):
-        pass
-    return counter[0]
-
-
-def remove_collapse_steps(scene, counter: list, keep_roles: tuple[str, ...] = ()):
-    """Delete what Collapse built in ``scene`` (shards, glue, ground, ball, camera, lights,
-    rigid-body world, stored data) in steps (a job); the artist's own objects stay, and so do
-    Collapse objects whose role is in ``keep_roles``. Appends the number of objects removed to
-    ``counter``."""
-    from ..blender import simulation
-
-    handle = collapse_handle(scene)
-    objects = {ob for ob in scene.objects
-               if ob.get(ROLE) is not None and ob.get(ROLE) not in keep_roles}
-    collections = []
-    if handle is not None:
-        root = bpy.data.collections.get(handle.root)
-        if root is not None:
-            objects |= set(root.all_objects)
-            collections = [root, *root.children_recursive]
-        bodies = bpy.data.collections.get(handle.bodies)
-        if bodies is not None:
-            collections.append(bodies)
-    counter.append(len(objects))
-    # Their keyframes (trigger kicks, glue switched off) too: a rebuild must start clean.
-    actions = {ob.animation_data.action for ob in objects
-               if ob.animation_data is not None and ob.animation_data.action is not None}
-    world = scene.rigidbody_world
-    if world is not None and (handle is not None or world.collection is None
-                              or not world.collection.all_objects):
-        # Empty the world's collections, let the depsgraph see it, then remove the world, and
-        # only then the bodies: other orders crash Blender 5.0 on a baked world. Objects outside
-        # the world (camera, lights, the force field waking sleepers) go first.
-        in_world = set()
-        for coll in (world.collection, world.constraints):
-            if coll is not None:
-                in_world |= set(coll.all_objects)
-        outside = [ob for ob in objects if ob not in in_world]
-        objects = {ob for ob in objects if ob in in_world}
-        _remove_objects(outside)
-        yield 0.1, "Removing the rigid-body world"
-        for coll in (world.collection, world.constraints):
-            if coll is not None:
-                for ob in list(coll.objects):
-                    coll.objects.unlink(ob)
-        bpy.context.view_layer.update()
-        yield 0.4, "Removing the rigid-body world"
-        world.constraints = None
-        world.collection = None
-        with bpy.context.temp_override(scene=scene):
-            bpy.ops.rigidbody.world_remove()
-    objects = list(objects)
-    for i in range(0, len(objects), REMOVE_PER_STEP):
-        yield 0.5 + 0.5 * i / max(len(objects), 1), f"Removing {len(objects) - i} objects"
-        _remove_objects(objects[i:i + REMOVE_PER_STEP])
-    bpy.data.batch_remove([c for c in collections if c.name in bpy.data.collections])
-    bpy.data.batch_remove([action for action in actions if action.users == 0])
-    for key in list(scene.keys()):
-        if key == simulation.META_KEY or (key.startswith("collapse_") and key != "collapse_shot"):
-            del scene[key]
-
-
-# Objects deleted per step: one batch call (one by one is quadratic), well under a second.
-REMOVE_PER_STEP = 2000
-
-
-def _remove_objects(objects) -> None:
-    data = {ob.data for ob in objects if ob.data is not None}
-    bpy.data.batch_remove(list(objects))
-    bpy.data.batch_remove([block for block in data if block.users == 0])
+    return api.hidden_originals(scene)
 
 
 # ------------------------------------------------------------------------------------- operators
@@ -229,10 +124,10 @@ class COLLAPSE_OT_generate_building(JobOperator, bpy.types.Operator):
         shot = shot_from_context(context)
         building = api.make_building(shot)
         scene = context.scene
-        for fraction, message in remove_collapse_steps(scene, [], KEEP_ON_REBUILD):
+        for fraction, message in api.remove_collapse_steps(scene, [], api.KEEP_ON_REBUILD):
             yield 0.5 * fraction, message
         yield 0.5, f"Laying out {len(building.elements)} elements"
-        ob = create_building_preview(scene, building)
+        ob = api.add_building_preview(scene, building)
         yield 1.0, f"Generated {ob.name}: {len(building.elements)} elements"
 
 
@@ -253,7 +148,7 @@ class COLLAPSE_OT_preview_seeds(JobOperator, bpy.types.Operator):
         shot = shot_from_context(context)
         seeds = fracture_seeds(api.make_building(shot), shot.fracture)
         yield 0.5, f"Drew {len(seeds)} seeds"
-        create_point_cloud(context.scene, "Collapse Seeds", seeds)
+        api.add_point_cloud(context.scene, "Collapse Seeds", seeds)
         yield 1.0, f"{len(seeds)} seed points (one per shard)"
 
 
@@ -286,12 +181,11 @@ class COLLAPSE_OT_fracture(JobOperator, bpy.types.Operator):
         shot = shot_from_context(context)
         if scene.collapse_shot.source == "SELECTED":
             objects = selected_meshes(context)
-            sources = read_sources(context, objects)
-            yield 0.05, f"Fracturing {len(sources)} object(s)"
+            yield 0.05, f"Fracturing {len(objects)} object(s)"
             repair = self.repair or scene.collapse_shot.repair_meshes
             try:
-                info = build_from_sources(shot, sources, scene, repair=repair,
-                                          source_objects=objects)
+                info = api.build_selected(shot, objects, overrides(objects), scene=scene,
+                                          repair=repair, log=self.progress)
             except MeshError as exc:
                 if repair:
                     raise
@@ -299,7 +193,7 @@ class COLLAPSE_OT_fracture(JobOperator, bpy.types.Operator):
                                 (exc.fix + "; or " if exc.fix else "") +
                                 "click 'Repair and Fracture' in the Fracture panel") from None
         else:
-            for fraction, message in remove_collapse_steps(scene, [], KEEP_ON_REBUILD):
+            for fraction, message in api.remove_collapse_steps(scene, [], api.KEEP_ON_REBUILD):
                 yield 0.05 * fraction, message
             yield 0.05, "Fracturing the building, then assembling rigid bodies and glue"
             info = api.build_shot(shot, scene=scene, log=self.progress)
@@ -326,11 +220,10 @@ class COLLAPSE_OT_setup_simulation(JobOperator, bpy.types.Operator):
         hidden = originals(scene)
         yield 0.05, "Setting up rigid bodies and glue"
         if scene.collapse_shot.source == "SELECTED" and hidden:
-            sources = read_sources(context, hidden)
-            info = build_from_sources(shot, sources, scene, repair=scene.collapse_shot.repair_meshes,
-                                      source_objects=hidden)
+            info = api.build_selected(shot, hidden, overrides(hidden), scene=scene,
+                                      repair=scene.collapse_shot.repair_meshes, log=self.progress)
         else:
-            for fraction, message in remove_collapse_steps(scene, [], KEEP_ON_REBUILD):
+            for fraction, message in api.remove_collapse_steps(scene, [], api.KEEP_ON_REBUILD):
                 yield 0.05 * fraction, message
             info = api.build_shot(shot, scene=scene, log=self.progress)
         yield 1.0, (f"Simulation set up: {info['shards']} shards, frames "
@@ -355,7 +248,13 @@ class COLLAPSE_OT_bake(JobOperator, bpy.types.Operator):
         scene = context.scene
         self._frame = scene.frame_current
         shot = shot_from_context(context)
-        return bake_job(shot, scene)
+        hidden = originals(scene)
+        fractured = None
+        if scene.collapse_shot.source == "SELECTED" and hidden and api.is_actor_scene(scene):
+            # the actor solver needs the shards the scene was built from (the same fracture)
+            fractured = api.fracture_selected(shot, hidden, overrides(hidden),
+                                              repair=scene.collapse_shot.repair_meshes)[:2]
+        return bake_job(shot, scene, fractured)
 
     def restore(self, context):
         from .bake import free_bake
@@ -457,8 +356,8 @@ class COLLAPSE_OT_clear(JobOperator, bpy.types.Operator):
 
     def make_job(self, context):
         counter = []
-        yield from remove_collapse_steps(context.scene, counter)
-        show_originals(context.scene)
+        yield from api.remove_collapse_steps(context.scene, counter)
+        api.show_originals(context.scene)
         yield 1.0, f"Removed {counter[0]} Collapse object(s)"
 
 
@@ -594,91 +493,9 @@ def scene_file_text(context) -> str:
     return dump_scene(shot, header=header)
 
 
-def read_sources(context, objects):
-    from .mesh_source import SourceMesh, read_object_mesh
-
-    # Hidden originals are not evaluated: show them for the read, then hide them again.
-    hidden = [ob for ob in objects if ob.hide_viewport]
-    for ob in hidden:
-        ob.hide_viewport = False
-    try:
-        depsgraph = context.evaluated_depsgraph_get()
-        depsgraph.update()
-        sources = []
-        for ob in objects:
-            vertices, faces = read_object_mesh(ob, depsgraph)
-            sources.append(SourceMesh(ob.name, vertices, faces, ob.collapse_override.material,
-                                      ob.collapse_override.anchor))
-    finally:
-        for ob in hidden:
-            ob.hide_viewport = True
-    return sources
-
-
-def build_from_sources(shot, sources, scene, *, repair: bool, source_objects=()) -> dict:
-    """Fracture the artist's objects and assemble the rigid-body scene as ``api.build_shot``
-    does for a procedural building (its steps after the fracture, in the same order)."""
-    from ..blender import camera as cam
-    from ..blender import simulation
-    from .mesh_source import fracture_sources
-
-    building, shards, notes = fracture_sources(sources, shot.fracture, repair=repair,
-                                               default_material=shot.mesh.material)
-    remove_collapse_objects(scene)
-    if "fractured" in inspect.signature(api.build_shot).parameters:
-        info = api.build_shot(shot, scene=scene, fractured=(building, shards),
-                              source_objects=source_objects)
-    else:
-        building = api.with_materials(building, shot.materials)
-        materials = cam.shot_materials(building.materials, sorted({e.material for e in building.elements}))
-        handle = simulation.build_collapse_scene(
-            building, shards, shot.simulation, shot.trigger, scene=scene,
-            materials=materials, source_objects=source_objects)
-        scene["collapse_bounds"] = [float(v) for v in (*building.lo, *building.hi)]
-        api.setup_shot_look(shot, scene)
-        info = {"elements": len(building.elements), "shards": int(shards.count),
-                "contacts": int(shards.contacts.count), "constraints": handle.constraint_count}
-    return {**info, "notes": notes}
-
-
-def create_building_preview(scene, building):
-    """One mesh object of the building's intact elements (boxes), built in bulk."""
-    lo = np.array([e.lo for e in building.elements])
-    hi = np.array([e.hi for e in building.elements])
-    corners = np.array([[x, y, z] for z in (0, 1) for y in (0, 1) for x in (0, 1)], float)
-    vertices = (lo[:, None, :] + corners[None] * (hi - lo)[:, None, :]).reshape(-1, 3)
-    quads = np.array([[0, 4, 6, 2], [1, 3, 7, 5], [0, 1, 5, 4], [2, 6, 7, 3], [0, 2, 3, 1],
-                      [4, 5, 7, 6]])
-    loops = (quads[None] + 8 * np.arange(len(lo))[:, None, None]).ravel()
-    mesh = bpy.data.meshes.new("Collapse Building")
-    mesh.vertices.add(len(vertices))
-    mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
-    mesh.loops.add(len(loops))
-    mesh.loops.foreach_set("vertex_index", loops.astype(np.int32))
-    mesh.polygons.add(len(loops) // 4)
-    mesh.polygons.foreach_set("loop_start", np.arange(0, len(loops), 4, dtype=np.int32))
-    mesh.update()
-    ob = bpy.data.objects.new("Collapse Building", mesh)
-    ob[ROLE] = "building_preview"
-    scene.collection.objects.link(ob)
-    return ob
-
-
-def create_point_cloud(scene, name: str, points: np.ndarray):
-    """A vertex-only mesh object showing ``points`` (replaces an earlier one of that name)."""
-    old = bpy.data.objects.get(name)
-    if old is not None and old.get(ROLE) == "seed_preview":
-        mesh = old.data
-        bpy.data.objects.remove(old, do_unlink=True)
-        bpy.data.meshes.remove(mesh)
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(len(points))
-    mesh.vertices.foreach_set("co", np.asarray(points, np.float32).ravel())
-    mesh.update()
-    ob = bpy.data.objects.new(name, mesh)
-    ob[ROLE] = "seed_preview"
-    scene.collection.objects.link(ob)
-    return ob
+def overrides(objects) -> list[tuple[str, bool]]:
+    """The panel's per-object (material, anchor) of each of the artist's objects."""
+    return [(ob.collapse_override.material, ob.collapse_override.anchor) for ob in objects]
 
 
 def trigger_location(scene, trigger) -> tuple[float, float, float]:

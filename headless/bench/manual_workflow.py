@@ -453,11 +453,10 @@ def _camera_and_light(bpy, shot, building, actions) -> None:
     if render["engine"] == "BLENDER_WORKBENCH":
         # The same look as Collapse's shot: anti-aliasing samples, material colours, shadows and
         # cavity (Render Properties > Sampling, Lighting, Color, Options).
-        from collapse_addon.blender.render import WORKBENCH_AA
+        from collapse_addon import api
 
         scene = bpy.context.scene
-        samples = int(render.get("samples", 16))
-        scene.display.render_aa = next((name for limit, name in WORKBENCH_AA if samples <= limit), "32")
+        scene.display.render_aa = api.workbench_aa(int(render.get("samples", 16)))
         shading = scene.display.shading
         shading.light = "STUDIO"
         shading.color_type = "MATERIAL"
@@ -494,7 +493,7 @@ def stage_finalize(bpy, shot: dict, actions: Actions, out_dir: Path) -> None:
     scene.render.resolution_percentage = 100
     scene.render.fps = shot["simulation"]["fps"]
     editor = scene.sequence_editor_create()
-    from collapse_addon.blender.compat import sequencer_strips, set_media_type
+    from collapse_addon.api import sequencer_strips, set_media_type
 
     strips = sequencer_strips(editor)
     strip = strips.new_image("frames", str(frames[0]), channel=1, frame_start=1)

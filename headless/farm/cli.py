@@ -11,20 +11,19 @@ from pathlib import Path
 
 import click
 
-from collapse_addon.core.errors import CollapseError
+from collapse_addon.core.errors import EXIT_FAILED, EXIT_OK, EXIT_SCENE_ERROR, CollapseError
 from headless.field_options import FieldOption
 
 from .dask_farm import DEFAULT_RETRIES, FarmSummary, ProgressLine, open_client, plan_shot, run_tasks
 from .frames import format_frames
 
 DEFAULT_CHUNK_SIZE = 8
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 scene_argument = click.argument(
     "scene", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
 
-def _fail(message: str, code: int = EXIT_USAGE):
+def _fail(message: str, code: int = EXIT_SCENE_ERROR):
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 

@@ -1,9 +1,9 @@
-"""The artist's selected mesh objects as a building: read them in bulk, check, repair, fracture.
+"""The artist's selected mesh objects as a building: check, repair, fracture where they are.
 
-``read_object_mesh`` is the only bpy part (it reads evaluated, world-space geometry with
-``foreach_get``); the rest is numpy on top of the core's ``mesh_fracture``. Several objects become
-one building with one ``mesh`` element per object, so each object keeps its own material and anchor
-flag (the per-object overrides in the panel).
+Numpy on top of ``mesh_fracture``; the world-space meshes are read by ``blender/scene.py``
+(``read_object_meshes``) and passed in. Several objects become one building with one ``mesh``
+element per object, so each object keeps its own material and anchor flag (the per-object
+overrides in the panel).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.building import Building, Element, ElementContacts
-from ..core.errors import MeshError
-from ..core.seeds import FractureSpec
-from ..core.shards import ShardSet
+from .building import Building, Element, ElementContacts
+from .errors import MeshError
+from .seeds import FractureSpec
+from .shards import ShardSet
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,6 @@ class SourceMesh:
     anchor: bool
 
 
-def read_object_mesh(ob, depsgraph) -> tuple[np.ndarray, list]:
-    """World-space vertices and faces of ``ob`` with its modifiers applied (the user's mesh is not
-    touched)."""
-    evaluated = ob.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    try:
-        from ..blender.scene import world_polygons
-
-        return world_polygons(mesh, ob.matrix_world)
-    finally:
-        evaluated.to_mesh_clear()
-
-
 def fracture_sources(sources: list[SourceMesh], spec: FractureSpec, *, repair: bool,
                      default_material: str) -> tuple[Building, ShardSet, list[str]]:
     """Fracture each object (anchors stay whole) into one building and shard set.
@@ -53,8 +40,8 @@ def fracture_sources(sources: list[SourceMesh], spec: FractureSpec, *, repair: b
     on repairs made (what each repair did, or how far solidifying moved the surface). Raises
     MeshError (naming the object) for a mesh that is not a closed solid when ``repair`` is off.
     """
-    from ..core.mesh_fracture import fracture_mesh, join_shard_sets
-    from ..core.mesh_prepare import prepare_mesh
+    from .mesh_fracture import fracture_mesh, join_shard_sets
+    from .mesh_prepare import prepare_mesh
 
     if not sources:
         raise MeshError("selection", "no mesh objects to fracture", "select closed mesh objects")
