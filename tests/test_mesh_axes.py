@@ -5,6 +5,8 @@ from the origin gives the same shards in the same place through the Selected rou
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,18 @@ def test_a_modifier_reads_the_same_through_the_panel_and_the_cli(clean_scene, bp
     assert _shard_hashes(selected) == _shard_hashes(cli)
     assert cli.volume.sum() < 8.0 - 0.05  # the bevel cut the corners: the modifier was applied
     assert cli.vertices[:, 0].min() >= 2.0 - 1e-9
+
+
+def test_unknown_blend_objects_and_anchors_are_refused_naming_the_key(clean_scene, bpy_module,
+                                                                     tmp_path):
+    from collapse_addon.core.errors import CollapseError
+
+    bpy = bpy_module
+    _object(bpy, "Cube", (-1, -1, -1), (1, 1, 1))
+    blend = tmp_path / "cube.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for keys, key in (('objects = "Cube, Nope"', "mesh.objects: no object 'Nope'"),
+                      ('object = "Cube"\nanchors = "Plinth"', "mesh.anchors: ['Plinth']")):
+        with pytest.raises(CollapseError, match=re.escape(key)):
+            api.make_shards(load_scene(f'[mesh]\npath = "{blend}"\n{keys}\n'), None)
