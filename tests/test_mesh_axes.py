@@ -158,6 +158,7 @@ def test_unknown_blend_objects_and_anchors_are_refused_naming_the_key(clean_scen
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     bpy.ops.wm.read_factory_settings(use_empty=True)
     for keys, key in (('objects = "Cube, Nope"', "mesh.objects: no object 'Nope'"),
-                      ('object = "Cube"\nanchors = "Plinth"', "mesh.anchors: ['Plinth']")):
+                      ('object = "Cube"\nanchors = "Plinth"', "mesh.anchors: ['Plinth']"),
+                      ('objects = "*"', "mesh.objects: '*' (every object) is for CityJSON")):
         with pytest.raises(CollapseError, match=re.escape(key)):
             api.make_shards(load_scene(f'[mesh]\npath = "{blend}"\n{keys}\n'), None)

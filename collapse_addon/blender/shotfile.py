@@ -74,6 +74,9 @@ def meshes_from_blend(path: Path, names) -> list[tuple[str, object, list]]:
     ``path``, with their modifiers applied: ``scene.read_object_meshes``, the panel's reader."""
     names = list(names)
     field = "mesh.object" if len(names) == 1 else "mesh.objects"
+    if "*" in names:
+        raise CollapseError("mesh.objects: '*' (every object) is for CityJSON and OBJ tiles; name "
+                            "the .blend objects, comma-separated")
     current = bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve()
     if current:  # Blender cannot load from the open file: read the objects in place, untouched
         known = bpy.data.objects.keys()
