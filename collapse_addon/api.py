@@ -76,9 +76,9 @@ def _fracture_mesh_source(settings: ShotSettings, log: Log = _quiet) -> tuple[Bu
         raise MissingInputError(f"mesh.path: {path} does not exist (give the path of the mesh file)")
     blend = None
     if path.name.lower().endswith(".blend"):
-        from .blender.shotfile import mesh_from_blend
+        from .blender.shotfile import meshes_from_blend
 
-        blend = mesh_from_blend(path, source.object)
+        blend = meshes_from_blend(path, source.object_ids or (source.object,))
     return mesh_route.fracture_mesh_file(source, settings.fracture, path, blend_mesh=blend, log=log)
 
 
@@ -538,13 +538,13 @@ def fracture_selected(settings: ShotSettings, objects, overrides, *, repair: boo
     ``overrides``: (material or "AUTO", anchor) per object (the panel's per-object settings).
     """
     from .blender.scene import read_object_meshes
-    from .core.selected_meshes import SourceMesh, fracture_sources
+    from .core.mesh_parts import fracture_parts, selected_parts
 
-    sources = [SourceMesh(ob.name, vertices, faces, material, anchor)
-               for ob, (vertices, faces), (material, anchor)
-               in zip(objects, read_object_meshes(objects), overrides, strict=True)]
-    building, shards, notes = fracture_sources(sources, settings.fracture, repair=repair,
-                                               default_material=settings.mesh.material)
+    parts, notes = selected_parts(
+        [(ob.name, vertices, faces, material, anchor) for ob, (vertices, faces), (material, anchor)
+         in zip(objects, read_object_meshes(objects), overrides, strict=True)],
+        repair=repair, default_material=settings.mesh.material)
+    building, shards = fracture_parts(parts, settings.fracture)
     return with_materials(building, settings.materials), shards, notes
 
 

@@ -364,3 +364,35 @@ def test_selected_meshes_bake_with_the_actor_solver_on_their_own_shards(addon, b
     scene.frame_set(scene.frame_start)
     centres = np.array([ob.matrix_world.translation[:] for ob in handle.shard_objects()])
     assert (np.abs(centres[:, :2] - (20.5, 5.5)) <= 0.5 + 1e-9).all()  # where the tower stands
+
+
+def test_open_in_cli_writes_several_objects_and_the_anchor_and_the_cli_fractures_them_alike(
+        addon, bpy_module, tmp_path, tiny_scene):
+    bpy = bpy_module
+    from collapse_addon import api
+    from collapse_addon.core.meshio import box_mesh
+    from collapse_addon.core.settings import load_scene
+    from collapse_addon.ui.operators import overrides, selected_meshes
+
+    scene = addon
+    load_tiny(scene, tmp_path, tiny_scene)
+    scene.collapse_shot.source = "SELECTED"
+    scene.collapse_shot.fracture.cell_count = 16
+    house = _mesh_object(bpy, "house", *box_mesh((20.0, 5.0, 0.0), (23.0, 6.0, 3.0)))
+    annex = _mesh_object(bpy, "annex", *box_mesh((23.0, 5.0, 0.0), (24.0, 6.0, 1.0)))
+    base = _mesh_object(bpy, "base", *box_mesh((19.0, 4.0, -0.5), (25.0, 7.0, 0.0)))
+    base.collapse_override.anchor = True
+    for ob in (house, annex, base):
+        ob.select_set(True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "street.blend"))
+    scene_file = tmp_path / "street.toml"
+    assert bpy.ops.collapse.write_scene(filepath=str(scene_file)) == {"FINISHED"}
+    shot = load_scene(scene_file)
+    chosen = selected_meshes(bpy.context)  # what the Fracture operator fractures, in its order
+    names = [ob.name for ob in chosen]
+    assert shot.mesh.object_ids == tuple(names) and shot.mesh.anchor_ids == ("base",)
+    _, selected, _ = api.fracture_selected(shot, chosen, overrides(chosen), repair=False)
+    building, cli = api.make_shards(shot, None)
+    assert np.array_equal(selected.centroid, cli.centroid) and np.array_equal(selected.volume, cli.volume)
+    assert [e.kind for e in building.elements] == ["foundation" if n == "base" else "mesh" for n in names]
+    assert np.bincount(cli.element)[names.index("base")] == 1

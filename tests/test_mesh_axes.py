@@ -5,6 +5,8 @@ from the origin gives the same shards in the same place through the Selected rou
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,78 @@ def test_cube_off_the_origin_gives_the_same_shards_selected_and_through_the_cli(
     assert np.allclose(cli_building.lo, (19, 4, 0)) and np.allclose(cli_building.hi, (21, 6, 2))
     centre = (cli.centroid * cli.volume[:, None]).sum(0) / cli.volume.sum()
     assert np.allclose(centre, (20, 5, 1), atol=1e-9)
+
+
+def _shard_hashes(shards) -> list[str]:
+    """One SHA-256 per shard of its world-space vertices and polygon loops, exactly as built."""
+    import hashlib
+
+    out = []
+    for i in range(shards.count):
+        vertices, sizes, loops, _ = shards.shard_mesh(i)
+        out.append(hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype).tobytes() for a, dtype in
+                                           ((vertices, np.float64), (sizes, np.int64),
+                                            (loops, np.int64)))).hexdigest())
+    return out
+
+
+def _both_routes(bpy, tmp_path, objects, overrides, scene_keys, cells=30):
+    """(building, shards) of the panel's Selected route and of the CLI's [mesh] route from the
+    .blend file holding ``objects``."""
+    blend = tmp_path / "objects.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    settings = load_scene(f'seed = 4\n[mesh]\npath = "{blend}"\n{scene_keys}\n'
+                          f'[fracture]\ncell_count = {cells}\n')
+    building, shards, _ = api.fracture_selected(settings, objects, overrides, repair=False)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return (building, shards), api.make_shards(settings, None)
+
+
+def test_two_objects_and_an_anchor_give_the_same_shards_selected_and_through_the_cli(
+        clean_scene, bpy_module, tmp_path):
+    bpy = bpy_module
+    objects = [_object(bpy, "Small", (-1, -1, 0), (1, 1, 2), location=(20.0, 5.0, 0.5)),
+               _object(bpy, "Big", (-2, -1, 0), (2, 1, 3), location=(24.0, 5.0, 0.5)),
+               _object(bpy, "Plinth", (-4, -2, -0.5), (4, 2, 0), location=(22.0, 5.0, 0.5))]
+    (sel_building, selected), (cli_building, cli) = _both_routes(
+        bpy, tmp_path, objects, [("AUTO", False), ("AUTO", False), ("AUTO", True)],
+        'objects = "Small, Big, Plinth"\nanchors = "Plinth"', cells=30)
+    assert _shard_hashes(selected) == _shard_hashes(cli)
+    assert np.array_equal(selected.element, cli.element)
+    per_object = np.bincount(cli.element, minlength=3)
+    assert per_object[2] == 1 and per_object[1] > 2 * per_object[0]  # 24 m^3 against 8 m^3
+    for building in (sel_building, cli_building):
+        assert [(e.part, e.kind) for e in building.elements] == [
+            ("Small", "mesh"), ("Big", "mesh"), ("Plinth", "foundation")]
+    plinth = cli_building.elements[2]
+    assert np.allclose(plinth.lo, (18, 3, 0)) and np.allclose(plinth.hi, (26, 7, 0.5))  # in place
+    for a, b in zip(sel_building.elements, cli_building.elements, strict=True):
+        assert np.array_equal(a.lo, b.lo) and np.array_equal(a.hi, b.hi)
+
+
+def test_a_modifier_reads_the_same_through_the_panel_and_the_cli(clean_scene, bpy_module, tmp_path):
+    bpy = bpy_module
+    ob = _object(bpy, "Beveled", (-1, -1, -1), (1, 1, 1), location=(3.0, 0.0, 1.0))
+    bevel = ob.modifiers.new("Bevel", "BEVEL")
+    bevel.width = 0.2
+    (_, selected), (_, cli) = _both_routes(bpy, tmp_path, [ob], [("AUTO", False)],
+                                           'object = "Beveled"', cells=12)
+    assert _shard_hashes(selected) == _shard_hashes(cli)
+    assert cli.volume.sum() < 8.0 - 0.05  # the bevel cut the corners: the modifier was applied
+    assert cli.vertices[:, 0].min() >= 2.0 - 1e-9
+
+
+def test_unknown_blend_objects_and_anchors_are_refused_naming_the_key(clean_scene, bpy_module,
+                                                                     tmp_path):
+    from collapse_addon.core.errors import CollapseError
+
+    bpy = bpy_module
+    _object(bpy, "Cube", (-1, -1, -1), (1, 1, 1))
+    blend = tmp_path / "cube.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for keys, key in (('objects = "Cube, Nope"', "mesh.objects: no object 'Nope'"),
+                      ('object = "Cube"\nanchors = "Plinth"', "mesh.anchors: ['Plinth']"),
+                      ('objects = "*"', "mesh.objects: '*' (every object) is for CityJSON")):
+        with pytest.raises(CollapseError, match=re.escape(key)):
+            api.make_shards(load_scene(f'[mesh]\npath = "{blend}"\n{keys}\n'), None)

@@ -16,13 +16,13 @@ from shard_checks import assert_closed_outward, shard_faces
 from collapse_addon.core.errors import MeshError, SpecError
 from collapse_addon.core.mesh_fracture import (
     fracture_mesh,
-    fracture_meshes,
     prepare_solid,
     repair_mesh,
     triangulate_faces,
     validate_solid_mesh,
     winding_numbers,
 )
+from collapse_addon.core.mesh_parts import MeshPart, fracture_parts
 from collapse_addon.core.meshio import (
     box_mesh,
     l_block_mesh,
@@ -320,15 +320,31 @@ def test_same_seed_same_shards_other_seed_differs():
 def test_several_houses_share_the_cells_and_keep_their_own_volume():
     houses = load_cityjson(HOUSES)[:3]
     meshes = [(v, f) for _, v, f in houses]
-    shards = fracture_meshes(meshes, FractureSpec(cell_count=90, seed=4), names=[h[0] for h in houses])
+
+    def parts(meshes):
+        return [MeshPart(prepare_solid(v, f, f"house {i}"), f"house {i}", "brick")
+                for i, (v, f) in enumerate(meshes)]
+
+    building, shards = fracture_parts(parts(meshes), FractureSpec(cell_count=90, seed=4))
+    assert [e.part for e in building.elements] == ["house 0", "house 1", "house 2"]
     volumes = np.array([_mesh_volume(v, f) for v, f in meshes])
     per_element = np.bincount(shards.element, shards.volume, 3)
     np.testing.assert_allclose(per_element, volumes, rtol=1e-9)
     assert 90 <= shards.count <= 110
     assert (shards.element[shards.contacts.pairs[:, 0]] == shards.element[shards.contacts.pairs[:, 1]]).all()
-    one = fracture_meshes(meshes[:1], FractureSpec(cell_count=30, seed=4))
+    _, one = fracture_parts(parts(meshes[:1]), FractureSpec(cell_count=30, seed=4))
     alone = fracture_mesh(*meshes[0], FractureSpec(cell_count=30, seed=4))
     assert np.array_equal(one.vertices, alone.vertices) and np.array_equal(one.loops, alone.loops)
+
+
+def test_parts_share_cells_by_volume_and_anchors_stay_whole():
+    boxes = [([0, 0, 0], [1, 1, 1]), ([2, 0, 0], [5, 1, 1]), ([0, 0, -1], [5, 1, 0])]
+    parts = [MeshPart(prepare_solid(*box_mesh(lo, hi), f"box {i}"), f"box {i}", "brick",
+                      anchor=i == 2) for i, (lo, hi) in enumerate(boxes)]
+    building, shards = fracture_parts(parts, FractureSpec(cell_count=40, seed=3))
+    assert np.bincount(shards.element, minlength=3).tolist() == [10, 30, 1]
+    assert [e.kind for e in building.elements] == ["mesh", "mesh", "foundation"]
+    assert building.contacts.pairs.tolist() == [[0, 2], [1, 2]]  # both boxes rest on the anchor
 
 
 # ---------------------------------------------------------------------------------------------

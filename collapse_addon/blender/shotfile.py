@@ -1,4 +1,4 @@
-""".blend files of a shot: open, save atomically, start empty, read one object's mesh from a file.
+""".blend files of a shot: open, save atomically, start empty, read objects' meshes from a file.
 
 The API's file-level stages (``api.build_stage`` ... ``api.finalize_stage``) call these; nothing
 here knows about the shot's settings.
@@ -14,7 +14,9 @@ import bpy
 
 from ..core.errors import BrokenFileError, CollapseError, DiskFullError, MissingInputError
 from ..core.outputs import disk_full_here
-from .scene import world_polygons
+from .scene import read_object_meshes
+
+_GEOMETRY = ("MESH", "CURVE", "SURFACE", "META", "FONT")  # what evaluates to a mesh
 
 
 def current_scene():
@@ -67,28 +69,47 @@ def blend_is_whole(path: Path) -> bool:
     return head == b"BLENDER" and b"ENDB" in tail
 
 
-def mesh_from_blend(path: Path, object_name: str):
-    """World-space vertices and polygon loops of ``object_name`` in the .blend file ``path``."""
+def meshes_from_blend(path: Path, names) -> list[tuple[str, object, list]]:
+    """(name, world-space vertices, polygon loops) of the objects ``names`` in the .blend file
+    ``path``, with their modifiers applied: ``scene.read_object_meshes``, the panel's reader."""
+    names = list(names)
+    field = "mesh.object" if len(names) == 1 else "mesh.objects"
+    if "*" in names:
+        raise CollapseError("mesh.objects: '*' (every object) is for CityJSON and OBJ tiles; name "
+                            "the .blend objects, comma-separated")
     current = bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve()
-    if current:  # Blender cannot load from the open file: read the object in place, untouched
-        if object_name not in bpy.data.objects:
-            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
-                                f"(objects: {', '.join(bpy.data.objects.keys()[:20])})")
-        ob = bpy.data.objects[object_name]
-        return world_polygons(ob.data, ob.matrix_world)
-    with bpy.data.libraries.load(str(path), link=False) as (src, dst):
-        if object_name not in src.objects:
-            raise CollapseError(f"mesh.object: no object {object_name!r} in {path} "
-                                f"(objects: {', '.join(src.objects[:20])})")
-        dst.objects = [object_name]
-    ob = dst.objects[0]
-    # An appended object's world matrix is only evaluated once it is in a view layer.
+    if current:  # Blender cannot load from the open file: read the objects in place, untouched
+        known = bpy.data.objects.keys()
+    else:
+        with bpy.data.libraries.load(str(path), link=False) as (src, _):
+            known = list(src.objects)
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise CollapseError(f"{field}: no object {missing[0]!r} in {path} (objects: "
+                            f"{', '.join(known[:20])})")
+    if current:
+        objects = [bpy.data.objects[n] for n in names]
+    else:
+        with bpy.data.libraries.load(str(path), link=False) as (_, dst):
+            dst.objects = list(names)  # Blender fills this list with the objects
+        objects = list(dst.objects)
+    wrong = [ob for ob in objects if ob.type not in _GEOMETRY]
+    if wrong:
+        raise CollapseError(f"{field}: {names[objects.index(wrong[0])]!r} in {path} is a "
+                            f"{wrong[0].type} object, not a mesh (name a mesh object)")
+    # An object is only evaluated (modifiers, world matrix) once it is in the view layer.
     scene = bpy.context.scene
-    scene.collection.objects.link(ob)
-    bpy.context.view_layer.update()
-    co, faces = world_polygons(ob.data, ob.matrix_world)
-    bpy.data.objects.remove(ob)
-    return co, faces
+    linked = [ob for ob in objects if scene.objects.get(ob.name) is not ob]
+    for ob in linked:
+        scene.collection.objects.link(ob)
+    try:
+        return [(n, *mesh) for n, mesh in zip(names, read_object_meshes(objects), strict=True)]
+    finally:
+        for ob in linked:
+            if current:
+                scene.collection.objects.unlink(ob)
+            else:
+                bpy.data.objects.remove(ob)
 
 
 def blender_info() -> dict:

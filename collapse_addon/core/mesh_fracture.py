@@ -48,10 +48,10 @@ side must give those a MESH (or convex-decomposition) collision shape, not CONVE
 The contact graph pairs shards sharing a face across a Voronoi plane. Where a plane is split on
 both sides into several islands, the contact is the 2D overlap of the two islands' faces
 (``manifold3d.CrossSection``), never the whole ridge. ``cross_element`` is always False here:
-``fracture_meshes`` finds no contacts between separate meshes.
+no contacts are found between separate meshes.
 
-Several meshes (``fracture_meshes``) share the cell count by volume; ``element`` is the mesh's
-index, 0 for ``fracture_mesh``.
+Several meshes (``mesh_parts.fracture_parts``, the one route for the panel and the CLI) share
+the cell count by volume; ``element`` is the mesh's index, 0 for ``fracture_mesh``.
 
 Limits: the winding-number tests cost O(points x triangles) and each boolean follows the mesh's
 triangle count, so dense meshes are slow (a 12,500-triangle mesh: 1 s to check, 4-5 s for 500
@@ -65,7 +65,6 @@ where it is original surface (its contact area is still the true overlap). No ``
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -169,57 +168,6 @@ def _without_slivers(solid, seeds, spec, backend) -> ShardSet:
 
     return without_slivers(fracture, [seeds], fracture([seeds]), spec.min_shard_volume,
                            element=None)[0]
-
-
-def fracture_meshes(meshes, spec: FractureSpec | None = None, *, names=None,
-                    backend: str | None = None, solids=None, log=None,
-                    keep_whole_on_error: bool = False) -> ShardSet:
-    """Fracture several closed meshes (e.g. the houses of a CityJSON file) into one ShardSet.
-
-    ``meshes``: ``[(vertices, faces), ...]``; shard ``element`` is the mesh's index. ``cell_count``
-    is shared by volume times the pattern's mean density (at least ``min_cells_per_element`` each);
-    ``shard_size`` applies to each mesh. Each mesh draws its seeds from its own child of
-    ``spec.seed``, so mesh 0 alone gives the same shards as ``fracture_mesh``. Contacts are found
-    within each mesh only: meshes that touch (terraced houses) get no contacts between them.
-    ``solids``: already prepared ``SolidMesh`` objects instead of ``meshes``; ``log``: a callable
-    given a progress line every few seconds; ``keep_whole_on_error``: a mesh whose cut fails
-    (slivers left by booleans between IFC elements) stays one shard, logged, instead of raising.
-    """
-    spec = spec or FractureSpec()
-    _check_gap(spec)
-    if solids is None:
-        names = list(names) if names is not None else [f"mesh {i}" for i in range(len(meshes))]
-        if len(meshes) == 0 or len(names) != len(meshes):
-            raise SpecError("meshes", f"needs one or more meshes and one name each, got {len(meshes)} / "
-                            f"{len(names)}", "pass [(vertices, faces), ...]")
-        solids = [prepare_solid(v, f, n) for (v, f), n in zip(meshes, names, strict=True)]
-    elif len(solids) == 0:
-        raise SpecError("meshes", "needs one or more solids", "pass prepared solids")
-    if spec.shard_size is not None:
-        counts = [mesh_cell_count(spec, s) for s in solids]
-    else:
-        weight = np.array([s.volume * _mean_density(spec, s) for s in solids])
-        share = weight / weight.sum() * max(spec.cell_count, spec.min_cells_per_element * len(solids))
-        counts = np.floor(share).astype(np.int64)
-        extra = int(round(share.sum())) - int(counts.sum())
-        counts[np.argsort(-(share - counts), kind="stable")[:extra]] += 1
-        counts = np.maximum(counts, spec.min_cells_per_element)
-    rngs = element_generators(spec.seed, len(solids))
-    parts, clock = [], time.perf_counter()
-    for k, (s, n, rng) in enumerate(zip(solids, counts, rngs, strict=True)):
-        seeds = sample_mesh_seeds(spec, s, int(n), rng)
-        try:
-            parts.append(_without_slivers(s, seeds, spec, backend))
-        except FractureError as exc:
-            if not keep_whole_on_error:
-                raise
-            if log is not None:
-                log(f"Kept {s.name} whole: {exc}")
-            parts.append(_fracture_solid(s, seeds[:1], backend))
-        if log is not None and (time.perf_counter() - clock > 2.0 or k + 1 == len(solids)):
-            log(f"Fractured {k + 1} of {len(solids)} meshes")
-            clock = time.perf_counter()
-    return join_shard_sets(parts)
 
 
 def join_shard_sets(parts: list[ShardSet]) -> ShardSet:

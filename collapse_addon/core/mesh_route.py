@@ -2,8 +2,9 @@
 tile), check or repair or solidify each building in the file's own coordinates, turn it to z up
 and scale it, place it, and fracture every building as its own element.
 
-Pure numpy plus manifold3d; never imports bpy (a .blend source is read by the caller and passed
-in as ``blend_mesh``).
+Pure numpy plus manifold3d; never imports bpy (a .blend source's objects are read by the caller,
+with modifiers applied in world space like the panel's Selected route, and passed in as
+``blend_mesh``: (name, vertices, faces) per object).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .building import Building, Element, element_box_contacts
+from .building import Building
 from .citymodel import CityBuilding, pick_in_bbox, read_cityjson_buildings, read_obj_objects
 from .errors import CollapseError, MeshError
-from .mesh_fracture import fracture_meshes
+from .mesh_parts import MeshPart, fracture_parts
 from .mesh_prepare import (
     axis_rotation,
     detect_up_axis,
@@ -48,7 +49,7 @@ def read_mesh_source(source, path: Path, blend_mesh=None) -> list[CityBuilding]:
     tile = bool(source.object_ids) or source.bbox is not None
     name = path.stem.removesuffix(".city")
     if blend_mesh is not None:
-        return [CityBuilding(source.object or name, *blend_mesh)]
+        return [CityBuilding(*mesh) for mesh in blend_mesh]
     if is_cityjson(path):
         if not tile:
             ids = (source.object,) if source.object else ()
@@ -83,6 +84,10 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
     tile = bool(source.object_ids) or source.bbox is not None
     buildings = read_mesh_source(source, path, blend_mesh)
     log(f"Read {len(buildings)} building(s) from {path.name}")
+    unknown = sorted(set(source.anchor_ids) - {b.id for b in buildings})
+    if unknown:
+        raise CollapseError(f"mesh.anchors: {unknown[:5]} not among the objects read from {path.name} "
+                            f"({', '.join(b.id for b in buildings[:20])}); name objects it fractures")
     merge = 1e-3 if is_cityjson(path) else None  # CityJSON rounds coordinates to the millimetre
     solids, names, skipped, notes = [], [], [], []
     clock = time.perf_counter()
@@ -118,12 +123,9 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
         solids = place_on_ground(solids, centre=True)
     if skipped:
         log(f"{len(solids)} of {len(buildings)} buildings fracture; {len(skipped)} skipped")
-    shards = fracture_meshes(None, spec, solids=solids, log=log if len(solids) > 1 else None)
-    lo = np.array([s.lo for s in solids])
-    hi = np.array([s.hi for s in solids])
-    elements = [Element(i, "mesh", 0, source.material, lo[i].copy(), hi[i].copy(), names[i])
-                for i in range(len(solids))]
-    return Building(None, elements, element_box_contacts(lo, hi)), shards
+    anchors = set(source.anchor_ids)
+    parts = [MeshPart(s, n, source.material, anchor=n in anchors) for s, n in zip(solids, names, strict=True)]
+    return fracture_parts(parts, spec, log=log if len(solids) > 1 else None)
 
 
 def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> tuple[Building, ShardSet]:
@@ -177,12 +179,9 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         shift = np.array([-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]])
         solids = [transform_solid(s, offset=shift) for s in solids]
     solids, final = _whole_shards_hold(solids, final, log)
-    shards = fracture_meshes(None, spec, solids=solids, log=log, keep_whole_on_error=True)
-    lo = np.array([s.lo for s in solids])
-    hi = np.array([s.hi for s in solids])
-    elements_out = [Element(i, e.kind, e.storey, e.material, lo[i].copy(), hi[i].copy(),
-                            f"{e.ifc_class}:{e.name or e.guid}") for i, e in enumerate(final)]
-    return Building(None, elements_out, element_box_contacts(lo, hi)), shards
+    parts = [MeshPart(s, f"{e.ifc_class}:{e.name or e.guid}", e.material, e.kind, e.storey)
+             for s, e in zip(solids, final, strict=True)]
+    return fracture_parts(parts, spec, log=log, keep_whole_on_error=True)
 
 
 def _whole_shards_hold(solids, elements, log):

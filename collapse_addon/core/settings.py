@@ -93,7 +93,11 @@ class MeshSource:
     lod: str = spec_field("highest", doc="CityJSON level of detail (\"1\", \"2.2\", ...) or highest.")
     objects: str = spec_field("",
                               doc="Tile: building ids (OBJ: object names), comma-separated, or * for "
-                                  "all; each its own element. Empty: one building.")
+                                  "all; each its own element. Empty: one building. .blend: "
+                                  "several object names instead of object.")
+    anchors: str = spec_field("",
+                              doc="Objects (names or ids, comma-separated) kept whole as the "
+                                  "building's anchored foundation, like the panel's Anchor.")
     bbox: tuple[float, float, float, float] | None = spec_field(
         None, limits=(-1e9, 1e9), unit="m", vector="[xmin, ymin, xmax, ymax]",
         allowed="[xmin, ymin, xmax, ymax] in metres (file coordinates), xmax > xmin, ymax > ymin",
@@ -115,13 +119,18 @@ class MeshSource:
             if not lower.endswith(MESH_SUFFIXES):
                 raise SpecError("path", f"{self.path!r} is not a mesh file Collapse reads",
                                 f"give a file ending in {', '.join(MESH_SUFFIXES)}")
-            if lower.endswith(".blend") and not self.object:
+            if lower.endswith(".blend") and not (self.object or self.objects):
                 raise SpecError("object", "a .blend source needs the object's name",
-                                "set object = \"Name\" to the mesh object to fracture")
+                                "set object = \"Name\" (or objects = \"A, B\") to the mesh "
+                                "objects to fracture")
 
     @property
     def object_ids(self) -> tuple[str, ...]:  # ("*",): every building
         return tuple(i.strip() for i in self.objects.split(",") if i.strip())
+
+    @property
+    def anchor_ids(self) -> tuple[str, ...]:
+        return tuple(i.strip() for i in self.anchors.split(",") if i.strip())
 
 
 @dataclass(frozen=True)

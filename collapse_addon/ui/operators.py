@@ -474,16 +474,23 @@ def scene_file_text(context) -> str:
     settings = context.scene.collapse_shot
     if settings.source == "SELECTED":
         objects = selected_meshes(context) or originals(context.scene)
-        if len(objects) != 1:
-            raise SpecError("mesh.object", f"{len(objects)} mesh objects are selected; the command "
-                            "line fractures one", "join them (Ctrl+J) or select one")
+        if not objects:
+            raise SpecError("mesh.object", "no mesh object is selected", "select the mesh objects")
         if not bpy.data.filepath or bpy.data.is_dirty:
             raise SpecError("mesh.path", "the .blend file holding the mesh is not saved",
                             "save the .blend file first (the command line reads the mesh from it)")
-        ob = objects[0]
-        material = ob.collapse_override.material if ob.collapse_override.material != "AUTO" else shot.mesh.material
+        names = [ob.name for ob in objects]
+        if any("," in n for n in names):
+            raise SpecError("mesh.objects", f"{next(n for n in names if ',' in n)!r} has a comma",
+                            "rename the object (the scene file lists names comma-separated)")
+        materials = {shot.mesh.material if m == "AUTO" else m for m, _ in overrides(objects)}
+        if len(materials) > 1:
+            raise SpecError("mesh.material", f"the objects have {len(materials)} materials; a scene "
+                            "file gives one", "give the selected objects one material (or AUTO)")
         shot = dataclasses.replace(shot, mesh=MeshSource(
-            path=bpy.data.filepath, object=ob.name, material=material))
+            path=bpy.data.filepath, object=names[0] if len(names) == 1 else "",
+            objects="" if len(names) == 1 else ", ".join(names), material=materials.pop(),
+            anchors=", ".join(ob.name for ob in objects if ob.collapse_override.anchor)))
     directory = shot.output.directory
     if not Path(directory).is_absolute():  # the command line must write where the panel does
         shot = dataclasses.replace(shot, output=dataclasses.replace(
