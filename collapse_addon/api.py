@@ -54,6 +54,12 @@ def make_shards(settings: ShotSettings, building: Building | None,
                 log: Log = _quiet) -> tuple[Building, ShardSet]:
     """Fracture the shot's building (or its mesh source) into shards."""
     if building is not None:
+        if settings.fracture.stress_refine > 0:  # finer where the structure is loaded
+            from .core.refine import stress_refined_fracture
+            from .core.trigger_plan import resolve_trigger
+
+            trigger = resolve_trigger(building, settings.trigger)
+            return building, stress_refined_fracture(building, settings.fracture, trigger)[0]
         return building, fracture_building(building, settings.fracture)
     return _fracture_mesh_source(settings, log)
 
@@ -134,16 +140,11 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     log(f"Fractured {len(building.elements)} elements into {shards.count} shards "
         f"({shards.contacts.count} contacts) in {times['fracture_s']:.2f} s")
     t = time.perf_counter()
-    rough = rough_shards(settings, building, shards)
     with material_presets(settings.materials) as presets:
         materials = cam.shot_materials(presets, sorted({e.material for e in building.elements}))
         handle = simulation.build_collapse_scene(
             building, shards, settings.simulation, settings.trigger, scene=scene,
             materials=materials)
-    if rough is not None:
-        from .blender import rough as rough_mod
-
-        rough_mod.add_rough_meshes(handle.shard_objects(), rough)
     times["assembly_s"] = time.perf_counter() - t
     log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
         f"constraints in {times['assembly_s']:.2f} s")
@@ -152,17 +153,6 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet) -> dict
     return {"elements": len(building.elements), "shards": int(shards.count),
             "contacts": int(shards.contacts.count), "constraints": handle.constraint_count,
             **times}
-
-
-def rough_shards(settings: ShotSettings, building: Building, shards: ShardSet):
-    """The shards with subdivided cut faces and unit rough offsets (None when rough_rms is 0)."""
-    from .core import physics, rough_cuts
-
-    if settings.fx.rough_rms <= 0:
-        return None
-    factor = np.array([rough_cuts.ROUGHNESS.get(m, 1.0)
-                       for m in physics.shard_material_names(building, shards)])
-    return rough_cuts.roughen(shards, 1.0, settings.seed, factor=factor)
 
 
 def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +247,6 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     from .blender import fx, rough, simulation
     from .core import break_events
 
-    rough.attach(scene, settings.fx.rough_rms)
     if positions is None or rotations is None:
         positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()
@@ -271,6 +260,10 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     t = time.perf_counter()
     counts = fx.add_shot_fx(scene, events, positions, settings.fx, seed=settings.seed,
                             fps=settings.simulation.fps)
+    # render twins (rough cut faces, rebar ends), made after the bake: physics never sees them
+    counts.update(rough.attach(scene, settings.fx.rough_rms, seed=settings.seed, events=events,
+                               positions=positions, rotations=rotations,
+                               rebar_on=settings.fx.rebar))
     report.update({"break_events": events.count, **counts})
     report.setdefault("wall_clock_s", {}).update(
         {"events_s": events_s, "fx_s": time.perf_counter() - t})

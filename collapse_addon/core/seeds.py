@@ -45,6 +45,8 @@ class FractureSpec:
     min_cells_per_element: int = spec_field(1, limits=(1, None), integer=True,
                                             hint="use 1 to let small elements stay whole")
     gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact")
+    stress_refine: float = spec_field(0.0, limits=(0, 50),
+                                      hint="e.g. 4: up to 4x denser cells where the structure is loaded; 0: off")
     seed: int = 0
     # m^3: smaller cells lose their seed (core/slivers.py); 0: off
     min_shard_volume: float = spec_field(0.0005, limits=(0, 1000), unit="m^3",
@@ -66,7 +68,7 @@ def validate_fracture_spec(spec: FractureSpec) -> None:
     if spec.pattern not in PATTERNS:
         raise SpecError("pattern", f"unknown pattern {spec.pattern!r}", f"choose from {', '.join(PATTERNS)}")
     for name in ("radius", "concentration", "grade_ratio", "min_cells_per_element", "gap",
-                 "min_shard_volume"):
+                 "min_shard_volume", "stress_refine"):
         check_value(name, getattr(spec, name), meta[name])
     if spec.focus is not None:
         if len(spec.focus) != 3 or not all(math.isfinite(v) for v in spec.focus):

@@ -276,8 +276,9 @@ class FxSettings:
     rubble_size: float = setting(0.25, "Typical rubble fragment size.", limits=(0.005, 2), unit="m")
     dust_size: float = setting(2.0, "Radius a dust puff grows to.", limits=(0.01, 20.0), unit="m")
     dust_color: tuple[float, float, float] = setting((0.5, 0.46, 0.4), "Dust colour.", limits=(0, 1))
-    rough_rms: float = setting(0.0, "Rough breaks (experimental, docs/look.md): RMS of concrete cut "
-                               "faces off their plane, e.g. 0.03.", limits=(0.0, 0.5), unit="m")
+    rough_rms: float = setting(0.03, "Rough breaks (render only, docs/look.md): RMS of concrete cut "
+                               "faces off their plane; 0: flat.", limits=(0.0, 0.5), unit="m")
+    rebar: bool = setting(True, "Rebar ends where reinforced-concrete bonds broke (render only).")
 
     def __post_init__(self):
         check_fields(self)
@@ -318,6 +319,8 @@ EXTERNAL_DOCS: dict[str, dict[str, str]] = {
         "grade_ratio": "graded: how many times denser the seeds are at the focus.",
         "min_cells_per_element": "Fewest shards per fractured element (1 lets small ones stay whole).",
         "gap": "Gap left between neighbouring shards, metres (0-0.5; 0: exact).",
+        "stress_refine": "Multi-level fracture (docs/look.md): up to this many times denser cells where a "
+                         "coarse pass is highly utilised under gravity and the trigger (0: off).",
         "seed": "Set by the shot's top-level seed; do not set it here.",
         "min_shard_volume": "No shard below this volume, m^3: the seed of a smaller cell is dropped "
                             "and its element re-fractured (at most 1/10 of the element's mean shard; 0: off).",
