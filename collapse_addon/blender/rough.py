@@ -7,9 +7,8 @@ and cut-face flags), roughens the cut faces (``core.rough_cuts``: one world-spac
 both sides of a cut still meet), adds rebar stubs where reinforced-concrete bonds broke
 (``core.rebar``), and gives each changed shard a twin object that follows it (a Copy Transforms
 constraint) and renders and exports instead of it. ``detach`` removes the twins and their meshes.
-(Rough meshes in the file during a glue bake, or twins parented to baked rigid bodies, coincided
-with unrepeatable bakes and crashes on file open in Blender 5.0.1: nothing rough exists before
-the bake now.)
+Only the actor solver's scenes (keyframed shards, no rigid-body world) get twins: in a baked glue
+scene, extra objects made opening another file crash Blender (see ``attach``).
 """
 
 from __future__ import annotations
@@ -123,10 +122,16 @@ def attach(scene, rms: float, *, seed: int, events=None, positions=None, rotatio
     from .simulation import CollapseScene
 
     detach(scene)
+    counts = {"rough_shards": 0, "rebar_bars": 0}
+    if scene.rigidbody_world is not None:
+        # Blender's glue bake (kept for comparison): no twins. With extra objects in a baked
+        # rigid-body scene, freeing its depsgraph (opening another file) crashed Blender 5.x in
+        # btRigidBody::removeConstraintRef (the glue constraints' evaluated copies freed after
+        # their bodies'; the order varies run to run).
+        return counts
     handle = CollapseScene.from_scene(scene)
     objects = handle.shard_objects()
     materials = _shard_materials(scene, handle)
-    counts = {"rough_shards": 0, "rebar_bars": 0}
     has_rc = rebar.RC in materials
     use_rebar = rebar_on and events is not None and events.count and has_rc and positions is not None
     if rms <= 0 and not use_rebar:
