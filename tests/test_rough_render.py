@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from collapse_addon import api
 from collapse_addon.core import break_events, rebar
+from collapse_addon.core.rough_cuts import ROUGHNESS
 from collapse_addon.core.settings import load_scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,9 +66,11 @@ def _rendered(scene):
     """Per shard, the object that renders (its twin or itself): world vertices at rest (the
     shard's matrix, which a twin copies), polygons as index lists, material slot names per polygon."""
     from collapse_addon.blender import rough, simulation
+    from collapse_addon.blender.events import _shard_materials
 
     handle = simulation.CollapseScene.from_scene(scene)
     shards = handle.shard_objects()
+    materials = _shard_materials(scene, handle)
     out = []
     for ob, shown in zip(shards, rough.render_objects(shards), strict=True):
         assert shown.hide_render is False and (shown is ob or ob.hide_render)
@@ -87,7 +90,7 @@ def _rendered(scene):
         base.vertices.foreach_get("co", bco)
         bm = np.array(ob.matrix_world, float)
         exact = bco.reshape(-1, 3).astype(float) @ bm[:3, :3].T + bm[:3, 3]
-        out.append({"name": ob.name, "twin": shown is not ob, "world": world, "polys": polys,
+        out.append({"name": ob.name, "twin": shown is not ob, "material": materials[len(out)], "world": world, "polys": polys,
                     "slots": slots, "exact": exact,
                     "exact_polys": [list(p.vertices) for p in base.polygons],
                     "exact_interior": [p.material_index == 1 for p in base.polygons]})
@@ -99,6 +102,13 @@ def _normal(p):
     n = np.cross(p - c, np.roll(p, -1, 0) - c).sum(0)
     return n / np.linalg.norm(n), 0.5 * np.linalg.norm(
         np.cross(p - c, np.roll(p, -1, 0) - c).sum(0))
+
+
+def _holds(corners, normal, x) -> bool:
+    """The projection of ``x`` along ``normal`` lies inside the convex polygon ``corners``."""
+    edges = np.roll(corners, -1, 0) - corners
+    turn = np.einsum("ij,j->i", np.cross(edges, x - corners), normal)
+    return bool((turn >= -1e-9).all() or (turn <= 1e-9).all())
 
 
 def _volume(world, polys):
@@ -123,7 +133,7 @@ def test_rough_cut_faces_deviate_by_the_scene_files_rms(baked):
         if not sh["twin"]:
             continue
         exact = sh["exact"]
-        planes = [(exact[poly].mean(0), _normal(exact[poly])[0])
+        planes = [(exact[poly], _normal(exact[poly])[0])
                   for poly, cut in zip(sh["exact_polys"], sh["exact_interior"], strict=True) if cut]
         corners = cKDTree(exact)
         inner = {v for poly, slot in zip(sh["polys"], sh["slots"], strict=True)
@@ -133,13 +143,18 @@ def test_rough_cut_faces_deviate_by_the_scene_files_rms(baked):
             if corners.query(x)[0] < 1e-5:
                 continue  # a corner of the exact cell: stays put
             # off the plane of the cut face it was made from (the nearest plane)
-            deviations.append(min(((x - c) @ n for c, n in planes), key=abs))
+            # the cut face whose polygon holds the point's projection
+            holding = [(x - p.mean(0)) @ n for p, n in planes if _holds(p, n, x)]
+            assert len(holding) >= 1
+            off = min(holding, key=abs)
+            deviations.append(off / ROUGHNESS[sh["material"]])  # masonry breaks 0.8x as rough
     dev = np.array(deviations)
     assert len(dev) > 100
-    # every shard of this building is reinforced concrete (factor 1) or masonry (0.8)
     rms = float(np.sqrt(np.mean(dev**2)))
     print(f"rough cut faces: {len(dev)} inner points, RMS {rms:.5f} m, largest {np.abs(dev).max():.4f} m")
-    assert 0.8 * settings.fx.rough_rms <= rms <= 1.02 * settings.fx.rough_rms
+    # within 1 %: where two cut faces of a shard both hold a point's projection, the nearer plane
+    # is taken, which can only under-read
+    assert abs(rms - settings.fx.rough_rms) < 1e-2 * settings.fx.rough_rms
     assert np.abs(dev).max() < 10 * settings.fx.rough_rms
 
 
