@@ -92,6 +92,9 @@ FRACTURE_FIELDS: dict[str, dict] = {
     "seed": meta("Random seed: the same seed gives the same shards", "", 0, INT32_MAX, "int"),
     "min_shard_volume": meta("No shard below this volume: a smaller cell's seed is dropped (0: off)",
                              "m^3", 0.0, 1000.0, soft=(0.0, 0.01)),
+    "stress_refine": meta("Up to this many times denser shards where a coarse pass is highly "
+                          "loaded under gravity and the trigger (0: off)", "", 0.0, 50.0,
+                          soft=(0.0, 8.0)),
 }
 
 
