@@ -282,6 +282,7 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
     objects = rough.render_objects(handle.shard_objects())  # the rough twins where they render
     objects += [bpy.data.objects[handle.ball]] if handle.ball else []
     objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
+    hidden = rough.show_twins(objects)  # the exporters skip (and cannot select) hidden objects
     for ob in scene.objects:
         ob.select_set(False)
     for ob in objects:
@@ -305,6 +306,7 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
             written.append(path)
     for ob in objects:
         ob.select_set(False)
+    rough.hide_twins(hidden)
     return written
 
 

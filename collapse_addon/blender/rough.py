@@ -195,6 +195,20 @@ def attach(scene, rms: float, *, seed: int, events=None, positions=None, rotatio
     return counts
 
 
+def show_twins(objects) -> list:
+    """Make the twins among ``objects`` visible in the viewport (the Alembic and USD exporters
+    skip, and cannot select, objects hidden there); returns them for ``hide_twins``."""
+    hidden = [ob for ob in objects if ob.get(ROLE) == "rough" and ob.hide_viewport]
+    for ob in hidden:
+        ob.hide_viewport = False
+    return hidden
+
+
+def hide_twins(twins) -> None:
+    for ob in twins:
+        ob.hide_viewport = True
+
+
 def render_objects(shards) -> list:
     """What the exports should carry for these shard objects: the render twin where one exists."""
     out = []
