@@ -208,6 +208,19 @@ def test_rebar_ends_where_reinforced_concrete_bonds_broke(baked):
     assert {index[name] for name in owners} <= broken
 
 
+def test_the_alembic_cache_carries_the_rough_twins(baked):
+    import bpy
+
+    settings, paths, report, shards = baked
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.alembic_import(filepath=str(paths.cache / "collapse.abc"))
+    meshes = {ob.name.replace("_", " "): len(ob.data.vertices) for ob in bpy.context.scene.objects
+              if ob.type == "MESH"}
+    for sh in shards:  # each shard once: its twin where it has one (more vertices), else itself
+        name = sh["name"] + " render" if sh["twin"] else sh["name"]
+        assert meshes.get(name.replace("_", " ")) == len(sh["world"]), name
+
+
 DUMP = textwrap.dedent("""
     import hashlib, json, sys
     import numpy as np
