@@ -95,11 +95,9 @@ def _twin_mesh(name, verts, sizes, loops, index, rest, materials):
 
 def detach(scene) -> None:
     """Remove the render twins and their meshes; the shards render again."""
-    for ob in [ob for ob in scene.objects if ob.get(ROLE) == "rough"]:
-        mesh = ob.data
-        bpy.data.objects.remove(ob)
-        if mesh is not None and mesh.users == 0:
-            bpy.data.meshes.remove(mesh)
+    twins = [ob for ob in scene.objects if ob.get(ROLE) == "rough"]
+    meshes = {ob.data for ob in twins if ob.data is not None and ob.data.users == 1}
+    bpy.data.batch_remove(twins + list(meshes))  # one by one is quadratic in the object count
     for ob in scene.objects:
         if TWIN_KEY in ob:
             del ob[TWIN_KEY]

@@ -115,14 +115,15 @@ def roughen(shards: ShardSet | Surfaces, rms: float, seed: int, *, rings: int = 
         count = len(base)
         for f in range(shards.face_start[s], shards.face_start[s + 1]):
             ring0 = shards.loops[starts[f]:starts[f] + shards.face_sizes[f]] - v0
-            if not shards.face_interior[f] or not _is_convex(base[ring0], _face_normal(base[ring0])):
+            corners = base[ring0]
+            normal = _face_normal(corners) if shards.face_interior[f] else None
+            if normal is None or not _is_convex(corners, normal):
                 sizes_out.append(len(ring0))
                 loops_out.append(ring0 + nv)
-                interior_out.append(False)
+                interior_out.append(bool(shards.face_interior[f]))
                 continue
-            corners = base[ring0]
             centre = corners.mean(0)
-            normal = _canonical(_face_normal(corners))
+            normal = _canonical(normal)
             m = len(ring0)
             # ring k (k = rings: the corners, 0: the centre) at fraction k / rings of the way out
             ids = [ring0]
