@@ -201,6 +201,7 @@ def test_rebar_ends_where_reinforced_concrete_bonds_broke(baked):
     rc = (events.material_a == rebar.RC) & (events.material_b == rebar.RC)
     assert rc.any()
     bars = sum(sum(s == rebar_slot() for s in sh["slots"]) for sh in shards) // 5  # 5 quads a bar
+    print(f"rebar: {bars} bars at {int(rc.sum())} of {events.count} break events (RC on both sides)")
     assert bars == report["rebar_bars"] > 0
     owners = {sh["name"] for sh in shards if rebar_slot() in sh["slots"]}
     broken = {int(s) for s in np.concatenate([events.shard_a[rc], events.shard_b[rc]])}

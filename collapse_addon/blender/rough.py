@@ -145,7 +145,7 @@ def attach(scene, rms: float, *, seed: int, events=None, positions=None, rotatio
         points, normals = _rest_frame(events, np.asarray(positions), np.asarray(rotations),
                                       origins, handle.frame_start)
         bars = rebar.rebar_bars(surfaces, origins, materials, events.shard_a, events.shard_b,
-                                points, normals, seed)
+                                points, normals, seed, margin=rebar.MARGIN_END + max(rms, 0.0))
         counts["rebar_bars"] = bars.count
     source = rough.shards if rough is not None else surfaces
     moved = rough.displaced_vertices() if rough is not None else surfaces.vertices

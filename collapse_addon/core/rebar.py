@@ -19,6 +19,7 @@ EMBED = 0.05  # m behind the face, inside the shard that keeps the bar
 SPACING = 0.12  # m between bars of one face (a 2 x 2 pattern around the break point)
 MARGIN = 0.03  # m from the face's edges
 RADIUS = 0.008  # m: a 16 mm bar
+MARGIN_END = 0.015  # m: a bar's ends inside their shards' other faces (plus the rough RMS)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _hidden(planes, point, contact_normal, margin: float) -> bool:
 
 
 def rebar_bars(surfaces, origins: np.ndarray, materials, shard_a, shard_b, points, normals,
-               seed: int, *, margin: float = 0.015) -> Bars:
+               seed: int, *, margin: float = MARGIN_END) -> Bars:
     """Bars for the events (``points``/``normals``: positions on the contact face and the normal
     from a to b, both at rest) between two ``RC`` shards; ``origins`` (S, 3) the shards' rest
     centroids, ``materials`` (S,) their material names. Each bar is shortened (or dropped) until
