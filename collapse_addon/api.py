@@ -461,7 +461,11 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
         if not sim_changed:
             report = json.loads(paths.report.read_text())
             if look_changed:
-                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log)
+                from .core import break_events  # the bake's own events (the actor solver's too)
+
+                events = break_events.read_json(paths.break_events) if paths.break_events.exists() else None
+                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log,
+                              events=events)
                 write_json_atomic(paths.report, report)
                 points = shot_points(settings, scene) if settings.camera.mode == "auto" else None
                 setup_shot_look(settings, scene, points=points)

@@ -11,6 +11,7 @@ does not crash.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -123,11 +124,8 @@ def _is_cut(slot: str) -> bool:
     return slot.endswith("interior")
 
 
-def test_rough_cut_faces_deviate_by_the_scene_files_rms(baked):
-    settings, paths, report, shards = baked
-    # every shard with a cut face renders rough (all are concrete or masonry here: factor > 0)
-    assert [sh["twin"] for sh in shards] == [any(sh["exact_interior"]) for sh in shards]
-    assert report["rough_shards"] == sum(sh["twin"] for sh in shards) > 20
+def _deviations(shards) -> np.ndarray:
+    """Each rough cut face point's distance off its face's plane, over its material's factor."""
     deviations = []
     for sh in shards:
         if not sh["twin"]:
@@ -142,13 +140,20 @@ def test_rough_cut_faces_deviate_by_the_scene_files_rms(baked):
             x = sh["world"][v]
             if corners.query(x)[0] < 1e-5:
                 continue  # a corner of the exact cell: stays put
-            # off the plane of the cut face it was made from (the nearest plane)
             # the cut face whose polygon holds the point's projection
             holding = [(x - p.mean(0)) @ n for p, n in planes if _holds(p, n, x)]
             assert len(holding) >= 1
             off = min(holding, key=abs)
             deviations.append(off / ROUGHNESS[sh["material"]])  # masonry breaks 0.8x as rough
-    dev = np.array(deviations)
+    return np.array(deviations)
+
+
+def test_rough_cut_faces_deviate_by_the_scene_files_rms(baked):
+    settings, paths, report, shards = baked
+    # every shard with a cut face renders rough (all are concrete or masonry here: factor > 0)
+    assert [sh["twin"] for sh in shards] == [any(sh["exact_interior"]) for sh in shards]
+    assert report["rough_shards"] == sum(sh["twin"] for sh in shards) > 20
+    dev = _deviations(shards)
     assert len(dev) > 100
     rms = float(np.sqrt(np.mean(dev**2)))
     print(f"rough cut faces: {len(dev)} inner points, RMS {rms:.5f} m, largest {np.abs(dev).max():.4f} m")
@@ -220,6 +225,19 @@ def test_the_alembic_cache_carries_the_rough_twins(baked):
     for sh in shards:  # each shard once: its twin where it has one (more vertices), else itself
         name = sh["name"] + " render" if sh["twin"] else sh["name"]
         assert meshes.get(name.replace("_", " ")) == len(sh["world"]), name
+
+
+def test_changing_the_rms_after_the_bake_rebuilds_the_twins_without_a_rebake(baked):
+    settings, paths, report, shards = baked
+    events = paths.break_events.read_bytes()
+    rougher = dataclasses.replace(settings, fx=dataclasses.replace(settings.fx, rough_rms=0.05))
+    again = api.bake_stage(rougher, paths)  # only the look changed: no rebake
+    assert paths.break_events.read_bytes() == events  # the bake's own events, kept
+    scene = api.open_baked(paths)
+    scene.frame_set(scene.frame_start)
+    dev = _deviations(_rendered(scene))
+    assert again["rough_shards"] == report["rough_shards"]
+    assert abs(float(np.sqrt(np.mean(dev**2))) - 0.05) < 1e-2 * 0.05
 
 
 DUMP = textwrap.dedent("""
