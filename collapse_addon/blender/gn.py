@@ -3,7 +3,7 @@
 Points carry their whole motion as attributes, so nothing is written per frame: ``t0`` (scene
 seconds, frame / fps, when the point appears), ``t1`` (when it stops), ``p0``/``v0``/``acc``
 (start, velocity, acceleration: position = p0 + v0 tau + acc tau^2 / 2 with
-tau = clamp(t - t0, 0, t1 - t0)), ``r0``/``grow`` (radius r0 + grow tau) and ``spin`` (Euler angles
+tau = clamp(t - t0, 0, t1 - t0)), ``r0``/``grow`` (radius r0 + grow sqrt(tau)) and ``spin`` (Euler angles
 per second). A point is deleted while the scene's time is before its ``t0``.
 """
 
@@ -115,7 +115,7 @@ def _moved(tree, geometry, tau):
 
 def _radius(tree, tau):
     return _math(tree, "ADD", named_attribute(tree, "r0"),
-                 _math(tree, "MULTIPLY", named_attribute(tree, "grow"), tau))
+                 _math(tree, "MULTIPLY", named_attribute(tree, "grow"), _math(tree, "SQRT", tau)))
 
 
 def _settled(tree, geometry):

@@ -44,7 +44,7 @@ class Points:
     t0: np.ndarray  # (N,) scene seconds when it appears
     t1: np.ndarray  # (N,) scene seconds when it stops
     r0: np.ndarray  # (N,) m, radius (rubble: scale) at t0
-    grow: np.ndarray  # (N,) m/s
+    grow: np.ndarray  # (N,) m/s^0.5: radius r0 + grow sqrt(tau) (a turbulent puff spreads fast, then slows)
     rot0: np.ndarray  # (N, 3) rad
     spin: np.ndarray  # (N, 3) rad/s
     shape: np.ndarray  # (N,) fragment index
@@ -67,7 +67,7 @@ class Points:
 
     def radius(self, t: float) -> np.ndarray:
         """Radius at scene time ``t`` (dust: shrinks to nothing from t1 to t2 as it thins out)."""
-        r = self.r0 + self.grow * np.clip(t - self.t0, 0.0, self.t1 - self.t0)
+        r = self.r0 + self.grow * np.sqrt(np.clip(t - self.t0, 0.0, self.t1 - self.t0))
         if self.t2 is None:
             return r
         return r * np.clip((self.t2 - t) / (self.t2 - self.t1), 0.0, 1.0)
@@ -174,7 +174,7 @@ def dust_points(events: BreakEvents, shard_count: int, quality: str, *, ground_z
     r0 = 0.2 * size * rng.uniform(0.6, 1.4, n)
     p0[:, 2] = np.maximum(p0[:, 2], ground_z + r0)
     return Points(p0=p0, v0=v0, acc=acc, t0=t0, t1=t0 + life, r0=r0,
-                  grow=(size * rng.uniform(0.7, 1.3, n) - r0) / life, rot0=np.zeros((n, 3)),
+                  grow=(size * rng.uniform(0.7, 1.3, n) - r0) / np.sqrt(life), rot0=np.zeros((n, 3)),
                   spin=np.zeros((n, 3)), shape=np.zeros(n), material=material,
                   t2=t0 + life + rng.uniform(*FADE, n), sink=rng.uniform(*SETTLING, n))
 
