@@ -155,3 +155,12 @@ def test_dust_settles_and_thins_out_and_its_volume_is_capped():
     capped = debris.dust_points(events, 200, "high", ground_z=0, size=1.5, fps=24,
                                 rng=np.random.default_rng(6), max_volume=300.0)
     assert capped.count <= 300.0 / (4 / 3 * np.pi * 1.5**3) + 1 < dust.count
+
+
+def test_few_points_spread_over_all_the_events_in_order():
+    weights = np.random.default_rng(8).uniform(0.2, 3.0, 1000)
+    counts = debris.allocate(weights, 50)
+    share = weights / weights.sum() * 50
+    assert counts.sum() == 50 and ((counts == np.floor(share)) | (counts == np.ceil(share))).all()
+    first = np.flatnonzero(counts)
+    assert first[0] < 40 and first[-1] > 960  # from the first breaks to the last

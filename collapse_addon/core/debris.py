@@ -89,17 +89,16 @@ def event_weights(events: BreakEvents, table: dict[str, float]) -> np.ndarray:
 
 
 def allocate(weights: np.ndarray, total: int) -> np.ndarray:
-    """Whole counts per event that add up to ``total`` exactly (largest remainders), proportional
-    to ``weights``; zero everywhere when every weight is zero."""
+    """Whole counts per event that add up to ``total`` exactly, each the floor or the ceiling of
+    its share of ``total`` by ``weights`` (systematic sampling in event order, so when there are
+    fewer points than events they still spread over the whole collapse, from its first breaks);
+    zero everywhere when every weight is zero."""
     weights = np.asarray(weights, float)
     if total <= 0 or weights.sum() <= 0:
         return np.zeros(len(weights), np.int64)
-    share = weights / weights.sum() * total
-    counts = np.floor(share).astype(np.int64)
-    rest = total - counts.sum()
-    order = np.lexsort((np.arange(len(share)), -(share - counts)))
-    counts[order[:rest]] += 1
-    return counts
+    edges = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * total
+    picks = np.searchsorted(edges, np.arange(total) + 0.5, side="right") - 1
+    return np.bincount(np.clip(picks, 0, len(weights) - 1), minlength=len(weights)).astype(np.int64)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
