@@ -279,10 +279,10 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
     from .blender import rough, simulation
 
     handle = simulation.CollapseScene.from_scene(scene)
-    objects = rough.render_objects(handle.shard_objects())  # the rough twins where they render
+    objects = handle.shard_objects()
+    swapped = rough.swap_in(objects)  # shards with a render twin export its rough mesh
     objects += [bpy.data.objects[handle.ball]] if handle.ball else []
     objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
-    hidden = rough.show_twins(objects)  # the exporters skip (and cannot select) hidden objects
     for ob in scene.objects:
         ob.select_set(False)
     for ob in objects:
@@ -306,7 +306,7 @@ def export_animation(settings: ShotSettings, scene, export_dir: Path) -> list[Pa
             written.append(path)
     for ob in objects:
         ob.select_set(False)
-    rough.hide_twins(hidden)
+    rough.swap_out(swapped)
     return written
 
 

@@ -193,18 +193,24 @@ def attach(scene, rms: float, *, seed: int, events=None, positions=None, rotatio
     return counts
 
 
-def show_twins(objects) -> list:
-    """Make the twins among ``objects`` visible in the viewport (the Alembic and USD exporters
-    skip, and cannot select, objects hidden there); returns them for ``hide_twins``."""
-    hidden = [ob for ob in objects if ob.get(ROLE) == "rough" and ob.hide_viewport]
-    for ob in hidden:
-        ob.hide_viewport = False
-    return hidden
+def swap_in(shards) -> list:
+    """For an export: each shard with a twin takes the twin's mesh for the duration (the shard's
+    own keyed motion, the twin's rough surface and rebar; evaluating the twins as well made the
+    Alembic export of the demo 3.6x slower). Returns what ``swap_out`` restores."""
+    swapped = []
+    for ob in shards:
+        twin = bpy.data.objects.get(ob.get(TWIN_KEY, "")) if TWIN_KEY in ob else None
+        if twin is not None:  # the exporters skip what does not render: swap that too
+            swapped.append((ob, twin))
+            ob.data, twin.data = twin.data, ob.data
+            ob.hide_render, twin.hide_render = False, True
+    return swapped
 
 
-def hide_twins(twins) -> None:
-    for ob in twins:
-        ob.hide_viewport = True
+def swap_out(swapped) -> None:
+    for ob, twin in swapped:
+        ob.data, twin.data = twin.data, ob.data
+        ob.hide_render, twin.hide_render = True, False
 
 
 def render_objects(shards) -> list:
