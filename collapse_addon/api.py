@@ -56,9 +56,15 @@ def make_shards(settings: ShotSettings, building: Building | None,
     with the scene's overrides), which masses, glue and strengths read.
     """
     if building is not None:
-        shards = fracture_building(building, settings.fracture)
-    else:
-        building, shards = _fracture_mesh_source(settings, log)
+        building = with_materials(building, settings.materials)
+        if settings.fracture.stress_refine > 0:  # finer where the structure is loaded
+            from .core.refine import stress_refined_fracture
+            from .core.trigger_plan import resolve_trigger
+
+            trigger = resolve_trigger(building, settings.trigger)
+            return building, stress_refined_fracture(building, settings.fracture, trigger)[0]
+        return building, fracture_building(building, settings.fracture)
+    building, shards = _fracture_mesh_source(settings, log)
     return with_materials(building, settings.materials), shards
 
 
@@ -120,15 +126,10 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet, fractur
     if fractured is None:  # build_selected says it for the artist's objects
         _log_fracture(log, building, shards, times["fracture_s"])
     t = time.perf_counter()
-    rough = rough_shards(settings, building, shards)
     materials = cam.shot_materials(building.materials, sorted({e.material for e in building.elements}))
     handle = simulation.build_collapse_scene(
         building, shards, settings.simulation, settings.trigger, scene=scene,
         materials=materials, source_objects=source_objects)
-    if rough is not None:
-        from .blender import rough as rough_mod
-
-        rough_mod.add_rough_meshes(handle.shard_objects(), rough)
     times["assembly_s"] = time.perf_counter() - t
     log(f"Assembled {handle.shard_count} rigid bodies and {handle.constraint_count} glue "
         f"constraints in {times['assembly_s']:.2f} s")
@@ -137,17 +138,6 @@ def build_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet, fractur
     return {"elements": len(building.elements), "shards": int(shards.count),
             "contacts": int(shards.contacts.count), "constraints": handle.constraint_count,
             **times}
-
-
-def rough_shards(settings: ShotSettings, building: Building, shards: ShardSet):
-    """The shards with subdivided cut faces and unit rough offsets (None when rough_rms is 0)."""
-    from .core import physics, rough_cuts
-
-    if settings.fx.rough_rms <= 0:
-        return None
-    factor = np.array([rough_cuts.ROUGHNESS.get(m, 1.0)
-                       for m in physics.shard_material_names(building, shards)])
-    return rough_cuts.roughen(shards, 1.0, settings.seed, factor=factor)
 
 
 def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +248,6 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     from .blender import fx, rough, simulation
     from .core import break_events
 
-    rough.attach(scene, settings.fx.rough_rms)
     if positions is None or rotations is None:
         positions, rotations = simulation.baked_transforms(scene)
     t = time.perf_counter()
@@ -272,6 +261,10 @@ def apply_shot_fx(settings: ShotSettings, scene, report: dict, positions=None, r
     t = time.perf_counter()
     counts = fx.add_shot_fx(scene, events, positions, settings.fx, seed=settings.seed,
                             fps=settings.simulation.fps)
+    # render twins (rough cut faces, rebar ends), made after the bake: physics never sees them
+    counts.update(rough.attach(scene, settings.fx.rough_rms, seed=settings.seed, events=events,
+                               positions=positions, rotations=rotations,
+                               rebar_on=settings.fx.rebar))
     report.update({"break_events": events.count, **counts})
     report.setdefault("wall_clock_s", {}).update(
         {"events_s": events_s, "fx_s": time.perf_counter() - t})
@@ -377,7 +370,11 @@ def bake_stage(settings: ShotSettings, paths: ShotPaths, log: Log = _quiet) -> d
         if not sim_changed:
             report = json.loads(paths.report.read_text())
             if look_changed:
-                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log)
+                from .core import break_events  # the bake's own events (the actor solver's too)
+
+                events = break_events.read_json(paths.break_events) if paths.break_events.exists() else None
+                apply_shot_fx(settings, scene, report, events_path=paths.break_events, log=log,
+                              events=events)
                 write_json_atomic(paths.report, report)
                 points = shot_points(settings, scene) if settings.camera.mode == "auto" else None
                 setup_shot_look(settings, scene, points=points)

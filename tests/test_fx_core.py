@@ -125,3 +125,42 @@ def test_fragment_shapes_are_closed_and_face_outwards():
         edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
         _, counts = np.unique(edges, axis=0, return_counts=True)
         assert (counts == 2).all()
+
+
+def test_dust_settles_and_thins_out_and_its_volume_is_capped():
+    events = _events(40)  # breaks from frame 10 to 49 at 24 fps
+    dust = debris.dust_points(events, 200, "high", ground_z=0, size=1.5, fps=24,
+                              rng=np.random.default_rng(6))
+    assert dust.count == 800  # 4 puffs a shard, no cap
+
+    def volume(t):
+        pos, alive = dust.at(t)
+        return float(np.sum(4 / 3 * np.pi * dust.radius(t)[alive] ** 3)), pos, alive
+
+    times = np.linspace(0.0, 20.0, 201)
+    curve = np.array([volume(t)[0] for t in times])
+    assert curve[times < 10 / 24].max() == 0.0  # none before the first break
+    peak = int(np.argmax(curve))
+    last = 49 / 24 + debris.GROWTH[1] + debris.FADE[1]
+    assert curve[peak] > 0 and times[peak] < last
+    assert (np.diff(curve[times > times[peak] + debris.GROWTH[1]]) <= 1e-12).all()  # only thins
+    assert curve[times > last + 0.1].max() == 0.0  # all settled and thinned out
+    # after its growth, each puff sinks at a Stokes settling speed
+    t = float(np.max(dust.t1)) + 0.5
+    _, before, alive = volume(t)
+    _, after, _ = volume(t + 0.5)
+    drop = (before - after)[alive & (dust.t2 > t + 0.5)][:, 2] / 0.5
+    assert drop.size and (drop >= debris.SETTLING[0] - 1e-9).all() and (drop <= debris.SETTLING[1] + 1e-9).all()
+    # the cloud at full size fills at most max_volume
+    capped = debris.dust_points(events, 200, "high", ground_z=0, size=1.5, fps=24,
+                                rng=np.random.default_rng(6), max_volume=300.0)
+    assert capped.count <= 300.0 / (4 / 3 * np.pi * 1.5**3) + 1 < dust.count
+
+
+def test_few_points_spread_over_all_the_events_in_order():
+    weights = np.random.default_rng(8).uniform(0.2, 3.0, 1000)
+    counts = debris.allocate(weights, 50)
+    share = weights / weights.sum() * 50
+    assert counts.sum() == 50 and ((counts == np.floor(share)) | (counts == np.ceil(share))).all()
+    first = np.flatnonzero(counts)
+    assert first[0] < 40 and first[-1] > 960  # from the first breaks to the last

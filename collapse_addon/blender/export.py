@@ -76,16 +76,20 @@ def export_shot(scene, export_dir: Path, *, alembic: bool, usd: bool, frame_star
     from . import rough, simulation  # simulation imports this module
 
     handle = simulation.CollapseScene.from_scene(scene)
-    objects = rough.render_objects(handle.shard_objects())
+    objects = handle.shard_objects()
+    swapped = rough.swap_in(objects)  # shards with a render twin export its rough mesh
     objects += [bpy.data.objects[handle.ball]] if handle.ball else []
     objects += [ob for ob in scene.objects if ob.get("collapse_role") == "break_events"]
     written = []
-    if alembic:
-        written.append(export_alembic(Path(export_dir) / "collapse.abc", scene, objects,
+    try:
+        if alembic:
+            written.append(export_alembic(Path(export_dir) / "collapse.abc", scene, objects,
+                                          frame_start, frame_end))
+        if usd:
+            written.append(export_usd(Path(export_dir) / "collapse.usdc", scene, objects,
                                       frame_start, frame_end))
-    if usd:
-        written.append(export_usd(Path(export_dir) / "collapse.usdc", scene, objects,
-                                  frame_start, frame_end))
-    for ob in objects:
-        ob.select_set(False)
+    finally:
+        for ob in objects:
+            ob.select_set(False)
+        rough.swap_out(swapped)
     return written

@@ -42,8 +42,9 @@ def _points_object(scene, name: str, points: debris.Points, tree, collection):
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(points.count)
     mesh.vertices.foreach_set("co", points.p0.astype(np.float32).ravel())
-    for key in ("p0", "v0", "acc", "t0", "t1", "r0", "grow", "rot0", "spin", "shape"):
-        gn.store_attribute(mesh, key, getattr(points, key))
+    for key in ("p0", "v0", "acc", "t0", "t1", "r0", "grow", "rot0", "spin", "shape", "t2", "sink"):
+        if getattr(points, key) is not None:
+            gn.store_attribute(mesh, key, getattr(points, key))
     mesh.update()
     ob = bpy.data.objects.new(name, mesh)
     ob[ROLE] = "fx"
@@ -121,8 +122,10 @@ def add_shot_fx(scene, events: BreakEvents, positions, fx: FxSettings, *, seed: 
             _points_object(scene, f"Collapse rubble {name}", part, tree, coll)
         counts["rubble"] = rubble.count
     if fx.dust:
+        box = float(np.prod(np.maximum(bounds[3:] - bounds[:3], 0.0)))
         dust = debris.dust_points(events, shard_count, fx.quality, ground_z=ground_z,
-                                  size=fx.dust_size, fps=fps, rng=rng, centre=centre)
+                                  size=fx.dust_size, fps=fps, rng=rng, centre=centre,
+                                  max_volume=debris.DUST_VOLUME * box if box > 0 else None)
         if dust.count:
             tree = gn.dust_tree("Collapse dust", dust_material(fx.dust_color))
             _points_object(scene, "Collapse dust", dust, tree, coll)

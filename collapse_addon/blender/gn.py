@@ -3,7 +3,7 @@
 Points carry their whole motion as attributes, so nothing is written per frame: ``t0`` (scene
 seconds, frame / fps, when the point appears), ``t1`` (when it stops), ``p0``/``v0``/``acc``
 (start, velocity, acceleration: position = p0 + v0 tau + acc tau^2 / 2 with
-tau = clamp(t - t0, 0, t1 - t0)), ``r0``/``grow`` (radius r0 + grow tau) and ``spin`` (Euler angles
+tau = clamp(t - t0, 0, t1 - t0)), ``r0``/``grow`` (radius r0 + grow sqrt(tau)) and ``spin`` (Euler angles
 per second). A point is deleted while the scene's time is before its ``t0``.
 """
 
@@ -115,24 +115,51 @@ def _moved(tree, geometry, tau):
 
 def _radius(tree, tau):
     return _math(tree, "ADD", named_attribute(tree, "r0"),
-                 _math(tree, "MULTIPLY", named_attribute(tree, "grow"), tau))
+                 _math(tree, "MULTIPLY", named_attribute(tree, "grow"), _math(tree, "SQRT", tau)))
+
+
+def _settled(tree, geometry):
+    """Dust after its growth (``t1``): sinks at ``sink`` m/s and is gone at ``t2``."""
+    after = _math(tree, "MAXIMUM", _math(tree, "SUBTRACT", _seconds(tree), named_attribute(tree, "t1")), 0.0)
+    drop = tree.nodes.new("ShaderNodeCombineXYZ")
+    tree.links.new(_math(tree, "MULTIPLY", _math(tree, "MULTIPLY", named_attribute(tree, "sink"), after), -1.0),
+                   drop.inputs["Z"])
+    node = tree.nodes.new("GeometryNodeSetPosition")
+    tree.links.new(geometry, node.inputs["Geometry"])
+    tree.links.new(drop.outputs[0], node.inputs["Offset"])
+    gone = _math(tree, "GREATER_THAN", _seconds(tree), named_attribute(tree, "t2"))
+    delete = tree.nodes.new("GeometryNodeDeleteGeometry")
+    delete.domain = "POINT"
+    tree.links.new(node.outputs[0], delete.inputs["Geometry"])
+    tree.links.new(gone, delete.inputs["Selection"])
+    return delete.outputs[0]
+
+
+def _fading_radius(tree, tau):
+    """The growing radius, shrinking linearly to nothing from ``t1`` to ``t2`` (thinning out)."""
+    t2 = named_attribute(tree, "t2")
+    left = _math(tree, "DIVIDE", _math(tree, "SUBTRACT", t2, _seconds(tree)),
+                 _math(tree, "SUBTRACT", t2, named_attribute(tree, "t1")))
+    fade = _math(tree, "MINIMUM", _math(tree, "MAXIMUM", left, 0.0), 1.0)
+    return _math(tree, "MULTIPLY", _radius(tree, tau), fade)
 
 
 def dust_tree(name: str, material, voxels: int = 64):
     """Moving points turned into a volume of growing spheres with ``material`` (a volume
-    shader); ``voxels`` along the cloud's diagonal (the default resolution mode everywhere)."""
+    shader); ``voxels`` along the cloud's diagonal (the default resolution mode everywhere).
+    After growing, each puff settles and thins out (``_settled``, ``_fading_radius``)."""
     tree, new = new_tree(name)
     if not new:
         return tree
     gin, gout = io_nodes(tree)
     tau = _tau(tree)
-    moved = _moved(tree, gin.outputs[0], tau)
+    moved = _settled(tree, _moved(tree, gin.outputs[0], tau))
     points = tree.nodes.new("GeometryNodeMeshToPoints")
     tree.links.new(moved, points.inputs["Mesh"])
-    tree.links.new(_radius(tree, tau), points.inputs["Radius"])
+    tree.links.new(_fading_radius(tree, tau), points.inputs["Radius"])
     volume = tree.nodes.new("GeometryNodePointsToVolume")
     tree.links.new(points.outputs[0], volume.inputs["Points"])
-    tree.links.new(_radius(tree, tau), volume.inputs["Radius"])
+    tree.links.new(_fading_radius(tree, tau), volume.inputs["Radius"])
     volume.inputs["Voxel Amount"].default_value = float(voxels)
     setmat = tree.nodes.new("GeometryNodeSetMaterial")
     tree.links.new(volume.outputs[0], setmat.inputs["Geometry"])

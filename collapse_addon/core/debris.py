@@ -4,7 +4,7 @@ Only the break events are read (position, normal, time, impulse, materials), so 
 with any solver that writes them. Each emitted point carries its whole motion (see
 ``blender/gn.py``): rubble leaves the break along the face normal and lands on the ground plane
 (its flight ends at the exact landing time, so it rests on the ground); dust puffs out slowly,
-rises a little and grows. Nothing is stored per frame.
+rises a little and grows, then settles and thins out. Nothing is stored per frame.
 
 Amounts follow the quality knob: ``QUALITY`` gives rubble fragments and dust puffs per shard of the
 building, shared among the events by weight (impulse and material: concrete and masonry dusty,
@@ -27,6 +27,10 @@ RUBBLE_WEIGHT = {"reinforced_concrete": 1.0, "concrete": 1.0, "masonry": 1.2, "t
 DUST_WEIGHT = {"reinforced_concrete": 1.0, "concrete": 1.0, "masonry": 1.4, "timber": 0.2,
                "steel": 0.0, "glass": 0.0}
 GRAVITY = 9.81
+GROWTH = (2.0, 4.0)  # s: a dust puff grows to full size
+FADE = (3.0, 6.0)  # s: then settles and thins out to nothing
+SETTLING = (0.07, 0.35)  # m/s: Stokes settling of 30-70 um particles of density 2,400 kg/m^3 in air
+DUST_VOLUME = 2.0  # the dust at full size fills at most this many times the building's box
 SHAPES = 4  # distinct fragment meshes per material
 
 
@@ -40,11 +44,13 @@ class Points:
     t0: np.ndarray  # (N,) scene seconds when it appears
     t1: np.ndarray  # (N,) scene seconds when it stops
     r0: np.ndarray  # (N,) m, radius (rubble: scale) at t0
-    grow: np.ndarray  # (N,) m/s
+    grow: np.ndarray  # (N,) m/s^0.5: radius r0 + grow sqrt(tau) (a turbulent puff spreads fast, then slows)
     rot0: np.ndarray  # (N, 3) rad
     spin: np.ndarray  # (N, 3) rad/s
     shape: np.ndarray  # (N,) fragment index
     material: np.ndarray  # (N,) str
+    t2: np.ndarray | None = None  # (N,) dust: gone (settled and thinned out) at t2; None: never
+    sink: np.ndarray | None = None  # (N,) dust: settling speed after t1, m/s
 
     @property
     def count(self) -> int:
@@ -53,10 +59,21 @@ class Points:
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions and a mask of the points that exist at scene time ``t`` (what GN computes)."""
         tau = np.clip(t - self.t0, 0.0, self.t1 - self.t0)[:, None]
-        return self.p0 + self.v0 * tau + 0.5 * self.acc * tau**2, t >= self.t0
+        pos = self.p0 + self.v0 * tau + 0.5 * self.acc * tau**2
+        if self.t2 is None:
+            return pos, t >= self.t0
+        pos[:, 2] -= self.sink * np.maximum(t - self.t1, 0.0)
+        return pos, (t >= self.t0) & (t < self.t2)
+
+    def radius(self, t: float) -> np.ndarray:
+        """Radius at scene time ``t`` (dust: shrinks to nothing from t1 to t2 as it thins out)."""
+        r = self.r0 + self.grow * np.sqrt(np.clip(t - self.t0, 0.0, self.t1 - self.t0))
+        if self.t2 is None:
+            return r
+        return r * np.clip((self.t2 - t) / (self.t2 - self.t1), 0.0, 1.0)
 
     def select(self, mask: np.ndarray) -> Points:
-        return Points(**{k: v[mask] for k, v in self.__dict__.items()})
+        return Points(**{k: (None if v is None else v[mask]) for k, v in self.__dict__.items()})
 
 
 def event_weights(events: BreakEvents, table: dict[str, float]) -> np.ndarray:
@@ -72,17 +89,16 @@ def event_weights(events: BreakEvents, table: dict[str, float]) -> np.ndarray:
 
 
 def allocate(weights: np.ndarray, total: int) -> np.ndarray:
-    """Whole counts per event that add up to ``total`` exactly (largest remainders), proportional
-    to ``weights``; zero everywhere when every weight is zero."""
+    """Whole counts per event that add up to ``total`` exactly, each the floor or the ceiling of
+    its share of ``total`` by ``weights`` (systematic sampling in event order, so when there are
+    fewer points than events they still spread over the whole collapse, from its first breaks);
+    zero everywhere when every weight is zero."""
     weights = np.asarray(weights, float)
     if total <= 0 or weights.sum() <= 0:
         return np.zeros(len(weights), np.int64)
-    share = weights / weights.sum() * total
-    counts = np.floor(share).astype(np.int64)
-    rest = total - counts.sum()
-    order = np.lexsort((np.arange(len(share)), -(share - counts)))
-    counts[order[:rest]] += 1
-    return counts
+    edges = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * total
+    picks = np.searchsorted(edges, np.arange(total) + 0.5, side="right") - 1
+    return np.bincount(np.clip(picks, 0, len(weights) - 1), minlength=len(weights)).astype(np.int64)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -135,15 +151,20 @@ def rubble_points(events: BreakEvents, shard_count: int, quality: str, *, ground
 
 
 def dust_points(events: BreakEvents, shard_count: int, quality: str, *, ground_z: float,
-                size: float, fps: float, rng: np.random.Generator, centre=(0.0, 0.0)) -> Points:
-    """Dust puffs: ``QUALITY[quality][1]`` per shard, only from dusty materials; they roll out of
-    the building (away from ``centre``), slow down, rise a little and grow to ``size`` over their
-    life (3 to 5 s)."""
+                size: float, fps: float, rng: np.random.Generator, centre=(0.0, 0.0),
+                max_volume: float | None = None) -> Points:
+    """Dust puffs: ``QUALITY[quality][1]`` per shard, only from dusty materials, at most as many as
+    fill ``max_volume`` (m^3; ``DUST_VOLUME`` x the building's box) at full size; they roll out of
+    the building (away from ``centre``), slow down, rise a little and grow to ``size`` over
+    ``GROWTH`` s, then settle (``SETTLING`` m/s, Stokes speeds of 30-70 um concrete dust) and thin
+    out, shrinking to nothing over ``FADE`` s."""
     total = int(round(QUALITY[quality][1] * shard_count)) if events.count else 0
+    if max_volume is not None:
+        total = min(total, int(max_volume / (4.0 / 3.0 * np.pi * size**3)) + 1)
     counts = allocate(event_weights(events, DUST_WEIGHT), total)
     idx, normal, material, t0 = _origin(events, counts, fps, rng)
     n = len(idx)
-    life = rng.uniform(3.0, 5.0, n)
+    life = rng.uniform(*GROWTH, n)
     p0 = events.position[idx] + rng.normal(0.0, 0.2, (n, 3))
     drift = _unit(0.5 * normal + _outward(p0, centre) + rng.normal(0.0, 0.5, (n, 3)))
     drift[:, 2] = np.abs(drift[:, 2]) * 0.3
@@ -152,8 +173,9 @@ def dust_points(events: BreakEvents, shard_count: int, quality: str, *, ground_z
     r0 = 0.2 * size * rng.uniform(0.6, 1.4, n)
     p0[:, 2] = np.maximum(p0[:, 2], ground_z + r0)
     return Points(p0=p0, v0=v0, acc=acc, t0=t0, t1=t0 + life, r0=r0,
-                  grow=(size * rng.uniform(0.7, 1.3, n) - r0) / life, rot0=np.zeros((n, 3)),
-                  spin=np.zeros((n, 3)), shape=np.zeros(n), material=material)
+                  grow=(size * rng.uniform(0.7, 1.3, n) - r0) / np.sqrt(life), rot0=np.zeros((n, 3)),
+                  spin=np.zeros((n, 3)), shape=np.zeros(n), material=material,
+                  t2=t0 + life + rng.uniform(*FADE, n), sink=rng.uniform(*SETTLING, n))
 
 
 def fragment_shapes(rng: np.random.Generator, count: int = SHAPES, corners: int = 14):

@@ -7,9 +7,9 @@ that point, tapered to zero at the face's edges. The two sides of a cut are the 
 they get the same points, the same (canonically signed) normal and the same offsets: neighbours
 still meet with no gap or overlap, and the shard volumes still add up to the building's.
 
-The offsets are returned beside the undisplaced mesh: the bpy side applies them with a modifier,
-so the collision shapes stay the convex hulls of the exact cells while the render sees the rough
-surface. ``rms`` sets the root mean square of the offsets over the cut faces' inner points.
+The offsets are returned beside the undisplaced mesh: the bpy side (``blender/rough.py``) builds
+render twins of the shards from them after the bake, so physics only ever sees the exact cells.
+``rms`` sets the root mean square of offset / material factor over the cut faces' inner points.
 """
 
 from __future__ import annotations
@@ -51,10 +51,40 @@ def _face_normal(points: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
+class Surfaces:
+    """Closed shard surfaces alone (what ``roughen`` reads of a ShardSet): the meshes read back from
+    Blender (``blender/rough.py``) come in this form."""
+
+    vertices: np.ndarray  # (V, 3) world rest positions
+    vertex_start: np.ndarray  # (S+1,)
+    face_sizes: np.ndarray  # (F,)
+    face_start: np.ndarray  # (S+1,)
+    loops: np.ndarray  # (L,) global vertex indices
+    face_interior: np.ndarray  # (F,) bool
+
+    @property
+    def count(self) -> int:
+        return len(self.vertex_start) - 1
+
+    @property
+    def loop_start(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.face_sizes)[:-1]]).astype(np.int64)
+
+
+def _is_convex(corners: np.ndarray, normal: np.ndarray) -> bool:
+    """True when the planar polygon turns the same way at every corner (rings around the centroid
+    would fold over in a non-convex cut face, as the mesh path can make: those stay flat)."""
+    edges = np.roll(corners, -1, 0) - corners
+    turn = np.cross(edges, np.roll(edges, -1, 0)) @ normal
+    scale = float(np.max(np.linalg.norm(edges, axis=1))) ** 2
+    return bool(np.all(turn > -1e-9 * scale) or np.all(turn < 1e-9 * scale))
+
+
+@dataclasses.dataclass(frozen=True)
 class RoughShards:
     """The subdivided (undisplaced) shards, and the offset of every vertex (zero off the cuts)."""
 
-    shards: ShardSet
+    shards: ShardSet | Surfaces
     offset: np.ndarray  # (V, 3)
     inner: np.ndarray  # (V,) bool: points inside cut faces (where offsets are non-zero)
 
@@ -62,11 +92,11 @@ class RoughShards:
         return self.shards.vertices + self.offset
 
 
-def roughen(shards: ShardSet, rms: float, seed: int, *, rings: int = 3,
+def roughen(shards: ShardSet | Surfaces, rms: float, seed: int, *, rings: int = 3,
             wavelength: float = 0.35, factor: np.ndarray | None = None) -> RoughShards:
     """Split every cut face into rings of triangles and offset its inner points (see module doc).
 
-    ``rms`` (m): RMS offset over the inner points of shards whose ``factor`` is 1; ``factor``
+    ``rms`` (m): RMS of offset / factor over the inner points of shards whose ``factor`` > 0; ``factor``
     (S,) scales each shard's offsets (by material, ``ROUGHNESS``; both sides of a cut are in the
     same element, so they share it). 0 gives the same surfaces, subdivided.
     """
@@ -85,14 +115,15 @@ def roughen(shards: ShardSet, rms: float, seed: int, *, rings: int = 3,
         count = len(base)
         for f in range(shards.face_start[s], shards.face_start[s + 1]):
             ring0 = shards.loops[starts[f]:starts[f] + shards.face_sizes[f]] - v0
-            if not shards.face_interior[f]:
+            corners = base[ring0]
+            normal = _face_normal(corners) if shards.face_interior[f] else None
+            if normal is None or not _is_convex(corners, normal):
                 sizes_out.append(len(ring0))
                 loops_out.append(ring0 + nv)
-                interior_out.append(False)
+                interior_out.append(bool(shards.face_interior[f]))
                 continue
-            corners = base[ring0]
             centre = corners.mean(0)
-            normal = _canonical(_face_normal(corners))
+            normal = _canonical(normal)
             m = len(ring0)
             # ring k (k = rings: the corners, 0: the centre) at fraction k / rings of the way out
             ids = [ring0]
@@ -143,12 +174,14 @@ def roughen(shards: ShardSet, rms: float, seed: int, *, rings: int = 3,
     direction = np.concatenate(normal_out)  # normal x taper weight
     field = noise_field(vertices, seed, wavelength)
     offset = direction * field[:, None]
-    magnitude = np.linalg.norm(offset[inner], axis=1)
-    current = float(np.sqrt(np.mean(magnitude**2))) if inner.any() else 0.0
-    offset *= (rms / current) if current > 0 else 0.0
+    scale = np.ones(len(vertices))
     if factor is not None:
         owner = np.repeat(np.arange(shards.count), np.diff(vstart))
-        offset *= np.asarray(factor, float)[owner][:, None]
+        scale = np.asarray(factor, float)[owner]
+    counted = inner & (scale > 0)  # rms holds over the shards of factor 1 (RMS of offset / factor)
+    magnitude = np.linalg.norm(offset[counted], axis=1)
+    current = float(np.sqrt(np.mean(magnitude**2))) if counted.any() else 0.0
+    offset *= ((rms / current) if current > 0 else 0.0) * scale[:, None]
     rough = dataclasses.replace(
         shards, vertices=vertices, vertex_start=np.asarray(vstart, np.int64),
         face_sizes=np.asarray(sizes_out, np.int64), face_start=np.asarray(fstart, np.int64),

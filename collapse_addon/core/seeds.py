@@ -62,6 +62,11 @@ class FractureSpec:
     gap: float = spec_field(0.0, limits=(0, 0.5), unit="m", hint="0 keeps shards exact",
                             soft_limits=(0.0, 0.05),
                             doc="Gap left between neighbouring shards (0: exact, touching shards).")
+    stress_refine: float = spec_field(0.0, limits=(0, 50), soft_limits=(0.0, 8.0),
+                                      hint="e.g. 4: up to 4x denser cells where the structure is loaded; 0: off",
+                                      doc="Multi-level fracture (docs/look.md): up to this many times denser "
+                                          "cells where a coarse pass is highly utilised under gravity and "
+                                          "the trigger (0: off).")
     seed: int = spec_field(0, limits=(0, 2**63 - 1), integer=True,
                            doc="Random seed: the same seed gives the same shards (set by the shot's "
                                "top-level seed).")

@@ -285,9 +285,10 @@ class FxSettings:
                                   doc="Radius a dust puff grows to.")
     dust_color: tuple[float, float, float] = spec_field((0.5, 0.46, 0.4), limits=(0, 1), vector="[r, g, b]",
                                                         doc="Dust colour.")
-    rough_rms: float = spec_field(0.0, limits=(0.0, 0.5), unit="m",
-                                  doc="Rough breaks (experimental, docs/look.md): RMS of concrete cut"
-                                      " faces off their plane, e.g. 0.03.")
+    rough_rms: float = spec_field(0.03, limits=(0.0, 0.5), unit="m",
+                                  doc="Rough breaks (render only, docs/look.md): RMS of concrete cut "
+                                      "faces off their plane; 0: flat.")
+    rebar: bool = spec_field(True, doc="Rebar ends where reinforced-concrete bonds broke (render only).")
 
     def __post_init__(self):
         check_fields(self)

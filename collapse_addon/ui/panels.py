@@ -154,7 +154,8 @@ class COLLAPSE_PT_fracture(CollapsePanel, bpy.types.Panel):
         layout.prop(settings, "seed")
         draw_section(layout, settings, "fracture", ("cell_count", "shard_size", "pattern"))
         draw_section(layout, settings, "fracture", PATTERN_FIELDS[fracture.pattern])
-        draw_section(layout, settings, "fracture", ("min_cells_per_element", "gap", "min_shard_volume"))
+        draw_section(layout, settings, "fracture", ("min_cells_per_element", "gap", "min_shard_volume",
+                                                    "stress_refine"))
         row = layout.row(align=True)
         row.operator(ops.COLLAPSE_OT_preview_seeds.bl_idname, icon="POINTCLOUD_DATA")
         row.operator(ops.COLLAPSE_OT_fracture.bl_idname, icon="MOD_EXPLODE")
