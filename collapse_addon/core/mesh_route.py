@@ -99,7 +99,7 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
             continue
         solids.append(prepared.solid)
         names.append(b.id)
-        notes.extend(prepared.notes if prepared.route == "solidified" else ())
+        notes.extend(prepared.notes if prepared.route in ("united", "solidified") else ())
         if time.perf_counter() - clock > 2.0:
             log(f"Checked {k + 1} of {len(buildings)} buildings")
             clock = time.perf_counter()
@@ -150,7 +150,7 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         except MeshError as exc:
             log(f"Skipped {exc}")
             continue
-        if p.route == "solidified":
+        if p.route in ("united", "solidified"):
             log(p.notes[-1])
         prepared.append(p.solid)
         kept.append(e)
