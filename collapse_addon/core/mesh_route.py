@@ -16,6 +16,7 @@ import numpy as np
 from .building import Building, Element, element_box_contacts
 from .citymodel import CityBuilding, pick_in_bbox, read_cityjson_buildings, read_obj_objects
 from .errors import CollapseError, MeshError
+from .mesh_contacts import with_cross_element_contacts
 from .mesh_fracture import fracture_meshes
 from .mesh_prepare import (
     axis_rotation,
@@ -178,6 +179,8 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         solids = [transform_solid(s, offset=shift) for s in solids]
     solids, final = _whole_shards_hold(solids, final, log)
     shards = fracture_meshes(None, spec, solids=solids, log=log, keep_whole_on_error=True)
+    shards = with_cross_element_contacts(shards)  # the joints between elements (walls on slabs)
+    log(f"{int(shards.contacts.cross_element.sum())} contacts between shards of different elements")
     lo = np.array([s.lo for s in solids])
     hi = np.array([s.hi for s in solids])
     elements_out = [Element(i, e.kind, e.storey, e.material, lo[i].copy(), hi[i].copy(),
