@@ -24,7 +24,7 @@ def cross_element_contacts(shards: ShardSet, tol: float | None = None) -> Contac
 
     ``tol``: plane distance (m) within which two facing faces touch (default 1e-5 of the shard
     set's bounding-box diagonal, at least 1e-6 m: booleans between IFC elements know their
-    planes to about that).
+    planes to about that). Pairs touching over less than (1e-3 of the diagonal)^2 are left out.
     """
     from scipy.spatial import cKDTree
 
@@ -33,8 +33,10 @@ def cross_element_contacts(shards: ShardSet, tol: float | None = None) -> Contac
     v = shards.vertices
     if shards.count < 2 or len(np.unique(shards.element)) < 2:
         return empty
+    diag = float(np.linalg.norm(v.max(0) - v.min(0)))
     if tol is None:
-        tol = max(1e-5 * float(np.linalg.norm(v.max(0) - v.min(0))), 1e-6)
+        tol = max(1e-5 * diag, 1e-6)
+    min_area = (1e-3 * diag) ** 2  # 2 x 2 cm for a 20 m building: a touch, not a joint
     sizes = shards.face_sizes
     starts = shards.loop_start
     shard_of = np.repeat(np.arange(shards.count), np.diff(shards.face_start))
@@ -68,25 +70,100 @@ def cross_element_contacts(shards: ShardSet, tol: float | None = None) -> Contac
         size, centre = overlap
         sa, sb = int(shard_of[faces[a]]), int(shard_of[faces[b]])
         n = normal[a] if sa < sb else normal[b]  # outward from the first shard of the pair
-        row = rows.setdefault((min(sa, sb), max(sa, sb)), [0.0, np.zeros(3), np.zeros(3)])
+        row = rows.setdefault((min(sa, sb), max(sa, sb)), [0.0, np.zeros(3), np.zeros(3), 0.0, n])
         row[0] += size
         row[1] += size * centre
         row[2] += size * n
+        if size > row[3]:
+            row[3], row[4] = size, n
+    return _contact_rows(rows, min_area)
+
+
+def _contact_rows(rows: dict, min_area: float) -> ContactGraph:
+    """One contact per shard pair from its summed pieces; a pair touching on opposite sides
+    (a pane between two sashes) takes its largest piece's normal; below ``min_area`` m^2 left out."""
+    rows = {k: r for k, r in rows.items() if r[0] >= min_area}
     if not rows:
-        return empty
+        return ContactGraph(np.zeros((0, 2), np.int64), np.zeros(0), np.zeros((0, 3)),
+                            np.zeros((0, 3)), np.zeros(0, bool))
     keys = np.array(list(rows), np.int64)
     total = np.array([r[0] for r in rows.values()])
     centroid = np.array([r[1] for r in rows.values()]) / total[:, None]
     direction = np.array([r[2] for r in rows.values()])
-    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-300)
+    length = np.linalg.norm(direction, axis=1)
+    largest = np.array([r[4] for r in rows.values()])
+    direction = np.where((length >= 0.5 * total)[:, None], direction / np.maximum(length, 1e-300)[:, None],
+                         largest)
     return ContactGraph(keys, total, centroid, direction, np.ones(len(keys), bool))
 
 
-def with_cross_element_contacts(shards: ShardSet, tol: float | None = None) -> ShardSet:
-    """``shards`` with the contacts between its elements added to its contact graph."""
+def seated_contacts(shards: ShardSet, loose, gap: float, min_area: float = 0.0) -> ContactGraph:
+    """Contacts for the ``loose`` shards (indices: those of an element that touches no other
+    element face to face, or a shard touching nothing): an element seated in a curved hole (a
+    round window in its wall) whose facets were tessellated apart from the hole's, a step of a
+    stair standing clear of the next. A surface face of such a shard whose corners all lie within
+    ``gap`` of another element's shard bonds to it with the face's area."""
+    from .solidify import unsigned_distance
+
+    v, sizes, starts = shards.vertices, shards.face_sizes, shards.loop_start
+    shard_lo = np.minimum.reduceat(v, shards.vertex_start[:-1])
+    shard_hi = np.maximum.reduceat(v, shards.vertex_start[:-1])
+    area_vec = face_area_vectors(v, shards.loops, sizes)[0]
+    rows: dict[tuple[int, int], list] = {}
+    for sa in np.asarray(loose, np.int64).tolist():
+        near = np.nonzero((shards.element != shards.element[sa])
+                          & np.all((shard_lo <= shard_hi[sa] + gap) & (shard_lo[sa] <= shard_hi + gap), 1))[0]
+        f0, f1 = shards.face_start[sa], shards.face_start[sa + 1]
+        own = np.arange(f0, f1)[~shards.face_interior[f0:f1]]
+        if len(own) == 0:
+            continue
+        idx = np.concatenate([shards.loops[starts[f]:starts[f] + sizes[f]] for f in own.tolist()])
+        first = np.concatenate([[0], np.cumsum(sizes[own])[:-1]])
+        corners = v[idx]
+        for sb in near.tolist():
+            g0, g1 = shards.face_start[sb], shards.face_start[sb + 1]
+            tri = _fan(v, shards.loops, starts[g0:g1], sizes[g0:g1])
+            close = np.maximum.reduceat(unsigned_distance(corners, tri, 2 * gap), first) <= gap
+            key = (min(sa, sb), max(sa, sb))
+            if close.any() and key not in rows:
+                f = own[close]
+                a = np.linalg.norm(area_vec[f], axis=1)
+                centre = np.add.reduceat(corners, first)[close] / sizes[f][:, None]
+                sign = 1.0 if sa < sb else -1.0  # outward from the first shard of the pair
+                rows[key] = [float(a.sum()), (a[:, None] * centre).sum(0), sign * area_vec[f].sum(0),
+                             float(a.max()), sign * area_vec[f[a.argmax()]] / a.max()]
+    return _contact_rows(rows, min_area)
+
+
+def _fan(v, loops, starts, sizes) -> np.ndarray:
+    """Fan triangles (T, 3, 3) of the faces given by their loop starts and sizes."""
+    out = [v[loops[[s, s + k, s + k + 1]]] for s, n in zip(starts.tolist(), sizes.tolist(), strict=True)
+           for k in range(1, n - 1)]
+    return np.array(out).reshape(-1, 3, 3)
+
+
+def with_cross_element_contacts(shards: ShardSet, tol: float | None = None, *,
+                                gap: float = 0.01, log=None) -> ShardSet:
+    """``shards`` with the contacts between its elements added to its contact graph: facing
+    coplanar faces (``cross_element_contacts``), then, for an element left with none, faces
+    within ``gap`` metres of another element (``seated_contacts``)."""
     from dataclasses import replace
 
     extra = cross_element_contacts(shards, tol)
+    joined = np.zeros(int(shards.element.max()) + 1, bool)
+    joined[shards.element[extra.pairs].ravel()] = True
+    touching = np.zeros(shards.count, bool)
+    touching[np.concatenate([shards.contacts.pairs.ravel(), extra.pairs.ravel()])] = True
+    lone = np.nonzero(~joined[shards.element] | ~touching)[0]
+    if len(lone) and gap > 0:
+        diag = float(np.linalg.norm(shards.vertices.max(0) - shards.vertices.min(0)))
+        seated = seated_contacts(shards, lone, gap, (1e-3 * diag) ** 2)
+        if log is not None:
+            found = len(set(seated.pairs.ravel().tolist()) & set(lone.tolist()))
+            log(f"{len(lone)} shards touch no other element face to face; {found} of them seated "
+                f"within {gap:g} m of another element")
+        extra = ContactGraph(*(np.concatenate([getattr(extra, k), getattr(seated, k)])
+                               for k in ("pairs", "area", "centroid", "normal", "cross_element")))
     if extra.count == 0:
         return shards
     c = shards.contacts

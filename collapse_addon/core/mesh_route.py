@@ -179,7 +179,7 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         solids = [transform_solid(s, offset=shift) for s in solids]
     solids, final = _whole_shards_hold(solids, final, log)
     shards = fracture_meshes(None, spec, solids=solids, log=log, keep_whole_on_error=True)
-    shards = with_cross_element_contacts(shards)  # the joints between elements (walls on slabs)
+    shards = with_cross_element_contacts(shards, log=log)  # joints between elements (walls on slabs)
     log(f"{int(shards.contacts.cross_element.sum())} contacts between shards of different elements")
     lo = np.array([s.lo for s in solids])
     hi = np.array([s.hi for s in solids])
