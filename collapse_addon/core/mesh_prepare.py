@@ -96,8 +96,11 @@ def axis_rotation(up_axis: str) -> np.ndarray:
 
 
 def detect_up_axis(path) -> str:
-    """``Y`` for an OBJ written by Blender's exporter (its default is Y up), ``Z`` otherwise."""
+    """``Y`` for glTF (always Y up) and for an OBJ written by Blender's exporter (its default is
+    Y up), ``Z`` otherwise."""
     name = str(path).lower()
+    if name.endswith((".glb", ".gltf")):
+        return "Y"
     if name.endswith(".obj"):
         with open(path, encoding="utf-8", errors="replace") as fh:
             head = fh.read(256)

@@ -16,6 +16,7 @@ import numpy as np
 from .building import Building, Element, element_box_contacts
 from .citymodel import CityBuilding, pick_in_bbox, read_cityjson_buildings, read_obj_objects
 from .errors import CollapseError, MeshError
+from .gltf import is_gltf, load_gltf
 from .mesh_contacts import with_cross_element_contacts
 from .mesh_fracture import fracture_meshes
 from .mesh_prepare import (
@@ -55,6 +56,8 @@ def read_mesh_source(source, path: Path, blend_mesh=None) -> list[CityBuilding]:
             ids = (source.object,) if source.object else ()
         buildings = read_cityjson_buildings(path, lod=source.lod, ids=ids, bbox=source.bbox)
         return buildings if tile else buildings[:1]  # one building: the named object, else the first
+    if is_gltf(path):
+        return [CityBuilding(source.object or name, *load_gltf(path))]
     if tile:
         buildings = read_obj_objects(path)
         if ids:

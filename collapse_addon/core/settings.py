@@ -41,7 +41,7 @@ ENGINES = ("WORKBENCH", "CYCLES", "EEVEE")
 DEVICES = ("AUTO", "CPU", "GPU")
 FILE_FORMATS = ("PNG", "OPEN_EXR_MULTILAYER")
 CAMERA_MODES = ("auto", "manual")
-MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip")  # IFC: issue 14
+MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip", ".glb", ".gltf")  # IFC, glTF: issue 14
 
 
 class SceneError(SpecError):
@@ -103,7 +103,7 @@ def check_fields(obj) -> None:
 class MeshSource:
     """The artist's own building instead of the procedural one."""
 
-    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
+    path: str = setting("", "Mesh file to fracture: .obj, .city.json (CityJSON), .blend, .ifc or .glb; "
                         "relative paths are relative to the scene file. Empty: use [building]. Where "
                         "it is placed: see placement.")
     object: str = setting("", "Object name inside a .blend file (required for .blend), or the "
