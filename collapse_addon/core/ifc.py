@@ -34,6 +34,9 @@ DEFAULT_KINDS = {
 }
 # A word in the IFC material's name (lower case) -> material preset; first match wins.
 DEFAULT_MATERIALS = {
+    # A stud wall (metal or timber studs with boards) is a light frame, not solid steel: timber's
+    # preset is the nearest in weight and strength (the Duplex's "Metal - Stud Layer" partitions).
+    "stud": "timber",
     "glas": "glass", "window": "glass", "fenster": "glass",
     "steel": "steel", "stahl": "steel", "metal": "steel", "alumin": "steel",
     "wood": "timber", "timber": "timber", "holz": "timber", "oak": "timber", "pine": "timber",
