@@ -102,7 +102,8 @@ def seated_contacts(shards: ShardSet, loose, gap: float, min_area: float = 0.0) 
     element face to face, or a shard touching nothing): an element seated in a curved hole (a
     round window in its wall) whose facets were tessellated apart from the hole's, a step of a
     stair standing clear of the next. A surface face of such a shard whose corners all lie within
-    ``gap`` of another element's shard bonds to it with the face's area."""
+    ``gap`` of other elements' shards bonds with its area to the one nearest its centre (a seat,
+    not an exact overlap)."""
     from .solidify import unsigned_distance
 
     v, sizes, starts = shards.vertices, shards.face_sizes, shards.loop_start
@@ -110,6 +111,8 @@ def seated_contacts(shards: ShardSet, loose, gap: float, min_area: float = 0.0) 
     shard_hi = np.maximum.reduceat(v, shards.vertex_start[:-1])
     area_vec = face_area_vectors(v, shards.loops, sizes)[0]
     rows: dict[tuple[int, int], list] = {}
+    is_loose = np.zeros(shards.count, bool)
+    is_loose[np.asarray(loose, np.int64)] = True
     for sa in np.asarray(loose, np.int64).tolist():
         near = np.nonzero((shards.element != shards.element[sa])
                           & np.all((shard_lo <= shard_hi[sa] + gap) & (shard_lo[sa] <= shard_hi + gap), 1))[0]
@@ -120,18 +123,28 @@ def seated_contacts(shards: ShardSet, loose, gap: float, min_area: float = 0.0) 
         idx = np.concatenate([shards.loops[starts[f]:starts[f] + sizes[f]] for f in own.tolist()])
         first = np.concatenate([[0], np.cumsum(sizes[own])[:-1]])
         corners = v[idx]
-        for sb in near.tolist():
-            g0, g1 = shards.face_start[sb], shards.face_start[sb + 1]
-            tri = _fan(v, shards.loops, starts[g0:g1], sizes[g0:g1])
-            close = np.maximum.reduceat(unsigned_distance(corners, tri, 2 * gap), first) <= gap
+        if len(near) == 0:
+            continue
+        # A face is seated when each of its corners lies within ``gap`` of some other element's
+        # shard; it bonds to the shard nearest its centre.
+        fans = [_fan(v, shards.loops, starts[shards.face_start[sb]:shards.face_start[sb + 1]],
+                     sizes[shards.face_start[sb]:shards.face_start[sb + 1]]) for sb in near.tolist()]
+        close = np.maximum.reduceat(unsigned_distance(corners, np.concatenate(fans), 2 * gap), first) <= gap
+        if not close.any():
+            continue
+        f = own[close]
+        centre = np.add.reduceat(corners, first)[close] / sizes[f][:, None]
+        nearest = np.argmin([unsigned_distance(centre, t, np.inf) for t in fans], axis=0)
+        a = np.linalg.norm(area_vec[f], axis=1)
+        for k in np.unique(nearest).tolist():
+            sb, pick = int(near[k]), nearest == k
             key = (min(sa, sb), max(sa, sb))
-            if close.any() and key not in rows:
-                f = own[close]
-                a = np.linalg.norm(area_vec[f], axis=1)
-                centre = np.add.reduceat(corners, first)[close] / sizes[f][:, None]
-                sign = 1.0 if sa < sb else -1.0  # outward from the first shard of the pair
-                rows[key] = [float(a.sum()), (a[:, None] * centre).sum(0), sign * area_vec[f].sum(0),
-                             float(a.max()), sign * area_vec[f[a.argmax()]] / a.max()]
+            if key in rows or (is_loose[sb] and shards.element[sb] < shards.element[sa]):
+                continue  # between two loose elements, the seat is counted from the lower one
+            sign = 1.0 if sa < sb else -1.0  # outward from the first shard of the pair
+            ak, fk = a[pick], f[pick]
+            rows[key] = [float(ak.sum()), (ak[:, None] * centre[pick]).sum(0), sign * area_vec[fk].sum(0),
+                         float(ak.max()), sign * area_vec[fk[ak.argmax()]] / ak.max()]
     return _contact_rows(rows, min_area)
 
 
