@@ -22,7 +22,8 @@ from .materials import MATERIALS
 
 MATERIAL_NAMES = tuple(MATERIALS)
 
-ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall", "mesh")  # mesh: an artist's solid
+ELEMENT_KINDS = ("foundation", "column", "beam", "slab", "wall", "mesh", "opening")  # mesh: an artist's solid
+# opening: a window or door (IFC): carries nothing by design, so its joints to the wall are joints
 FACADES = ("south", "north", "west", "east")
 _TOUCH_TOL = 1e-9
 # A length of a structural part, and one that may be 0 (leaves the part out).

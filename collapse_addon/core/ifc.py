@@ -26,7 +26,7 @@ from .materials import MATERIALS
 # IFC class -> element kind (``building.ELEMENT_KINDS``); classes not listed are left out.
 DEFAULT_KINDS = {
     "IfcWall": "wall", "IfcWallStandardCase": "wall", "IfcCurtainWall": "wall", "IfcPlate": "wall",
-    "IfcWindow": "wall", "IfcDoor": "wall",
+    "IfcWindow": "opening", "IfcDoor": "opening",
     "IfcSlab": "slab", "IfcRoof": "slab", "IfcStair": "slab", "IfcStairFlight": "slab",
     "IfcRamp": "slab", "IfcRampFlight": "slab",
     "IfcColumn": "column", "IfcBeam": "beam", "IfcMember": "beam",
@@ -34,6 +34,9 @@ DEFAULT_KINDS = {
 }
 # A word in the IFC material's name (lower case) -> material preset; first match wins.
 DEFAULT_MATERIALS = {
+    # A stud wall (metal or timber studs with boards) is a light frame, not solid steel: timber's
+    # preset is the nearest in weight and strength (the Duplex's "Metal - Stud Layer" partitions).
+    "stud": "timber",
     "glas": "glass", "window": "glass", "fenster": "glass",
     "steel": "steel", "stahl": "steel", "metal": "steel", "alumin": "steel",
     "wood": "timber", "timber": "timber", "holz": "timber", "oak": "timber", "pine": "timber",
@@ -122,6 +125,9 @@ def read_ifc_elements(path, mapping=None, log=None) -> list[IfcElement]:
                         "export IFC2X3 or IFC4 from the BIM tool") from exc
     storeys = sorted(model.by_type("IfcBuildingStorey"), key=lambda s: (s.Elevation or 0.0))
     storey_index = {s.id(): k for k, s in enumerate(storeys)}
+    if log is not None and storeys:  # what demolition_storeys = [k] means for this file
+        log("IFC storeys (demolition_storeys index): " + ", ".join(
+            f"{k} {s.Name or '?'} ({float(s.Elevation or 0.0):g})" for k, s in enumerate(storeys)))
     wanted = [e for e in model.by_type("IfcElement") if _kind_of(e, kinds)]
     if not wanted:
         raise SpecError("mesh.path", f"{Path(path).name} has no element of a mapped IFC class",
@@ -185,7 +191,7 @@ def _material_name(material) -> str:
 
 # Where elements overlap (walls running into slabs, beams into columns), the higher kind keeps the
 # shared volume: overlapping rigid bodies would be pushed apart violently at the first frame.
-KIND_PRIORITY = {"foundation": 0, "column": 1, "beam": 2, "slab": 3, "wall": 4, "mesh": 5}
+KIND_PRIORITY = {"foundation": 0, "column": 1, "beam": 2, "slab": 3, "wall": 4, "mesh": 5, "opening": 6}
 
 
 def separate_overlaps(manifolds: list, kinds: list[str], lo: np.ndarray, hi: np.ndarray) -> list:

@@ -31,7 +31,8 @@ _ROTATIONS = {
 
 @dataclass(frozen=True)
 class PreparedMesh:
-    """A checked solid and how it was obtained: ``route`` is exact, repaired or solidified."""
+    """A checked solid and how it was obtained: ``route`` is exact, repaired, united (closed
+    pieces joined by exact booleans, ``mesh_union``) or solidified."""
 
     solid: SolidMesh
     route: str
@@ -42,7 +43,7 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
                  solidify: bool = False, merge_distance: float | None = None,
                  solidify_step: float | None = None) -> PreparedMesh:
     """The exact solid when the mesh is clean; otherwise the repaired one (``repair`` or
-    ``solidify``), otherwise the solidified one (``solidify``); otherwise MeshError naming the
+    ``solidify``), otherwise the union of its closed pieces, otherwise the solidified one (``solidify``); otherwise MeshError naming the
     defect and both options."""
     try:
         return PreparedMesh(prepare_solid(vertices, faces, name), "exact")
@@ -62,6 +63,16 @@ def prepare_mesh(vertices, faces, name: str = "mesh", *, repair: bool = False,
                                     tuple(notes))
             except MeshError as exc:
                 error = exc
+        # Several closed pieces modelled through each other (IFC windows, doors, stairs): their
+        # exact union, each piece checked (and solidified alone only if it must be).
+        from .mesh_union import unite_parts
+
+        try:
+            solid, note = unite_parts(fixed.vertices, fixed.faces, name, solidify=solidify,
+                                      solidify_step=solidify_step)
+            return PreparedMesh(solid, "united", (*notes, note))
+        except MeshError:
+            pass
     if solidify:
         from .solidify import solidify_mesh
 
@@ -85,8 +96,11 @@ def axis_rotation(up_axis: str) -> np.ndarray:
 
 
 def detect_up_axis(path) -> str:
-    """``Y`` for an OBJ written by Blender's exporter (its default is Y up), ``Z`` otherwise."""
+    """``Y`` for glTF (always Y up) and for an OBJ written by Blender's exporter (its default is
+    Y up), ``Z`` otherwise."""
     name = str(path).lower()
+    if name.endswith((".glb", ".gltf")):
+        return "Y"
     if name.endswith(".obj"):
         with open(path, encoding="utf-8", errors="replace") as fh:
             head = fh.read(256)

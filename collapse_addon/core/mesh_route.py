@@ -17,6 +17,8 @@ import numpy as np
 from .building import Building
 from .citymodel import CityBuilding, pick_in_bbox, read_cityjson_buildings, read_obj_objects
 from .errors import CollapseError, MeshError
+from .gltf import is_gltf, load_gltf
+from .mesh_contacts import with_cross_element_contacts
 from .mesh_parts import MeshPart, fracture_parts
 from .mesh_prepare import (
     axis_rotation,
@@ -55,6 +57,8 @@ def read_mesh_source(source, path: Path, blend_mesh=None) -> list[CityBuilding]:
             ids = (source.object,) if source.object else ()
         buildings = read_cityjson_buildings(path, lod=source.lod, ids=ids, bbox=source.bbox)
         return buildings if tile else buildings[:1]  # one building: the named object, else the first
+    if is_gltf(path):
+        return [CityBuilding(source.object or name, *load_gltf(path))]
     if tile:
         buildings = read_obj_objects(path)
         if ids:
@@ -104,7 +108,7 @@ def fracture_mesh_file(source, spec: FractureSpec, path: Path, *, blend_mesh=Non
             continue
         solids.append(prepared.solid)
         names.append(b.id)
-        notes.extend(prepared.notes if prepared.route == "solidified" else ())
+        notes.extend(prepared.notes if prepared.route in ("united", "solidified") else ())
         if time.perf_counter() - clock > 2.0:
             log(f"Checked {k + 1} of {len(buildings)} buildings")
             clock = time.perf_counter()
@@ -152,7 +156,7 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
         except MeshError as exc:
             log(f"Skipped {exc}")
             continue
-        if p.route == "solidified":
+        if p.route in ("united", "solidified"):
             log(p.notes[-1])
         prepared.append(p.solid)
         kept.append(e)
@@ -181,7 +185,10 @@ def fracture_ifc_file(source, spec: FractureSpec, path: Path, *, log=_quiet) -> 
     solids, final = _whole_shards_hold(solids, final, log)
     parts = [MeshPart(s, f"{e.ifc_class}:{e.name or e.guid}", e.material, e.kind, e.storey)
              for s, e in zip(solids, final, strict=True)]
-    return fracture_parts(parts, spec, log=log, keep_whole_on_error=True)
+    building, shards = fracture_parts(parts, spec, log=log, keep_whole_on_error=True)
+    shards = with_cross_element_contacts(shards, log=log)  # joints between elements (walls on slabs)
+    log(f"{int(shards.contacts.cross_element.sum())} contacts between shards of different elements")
+    return building, shards
 
 
 def _whole_shards_hold(solids, elements, log):

@@ -44,7 +44,7 @@ ENGINES = ("WORKBENCH", "CYCLES", "EEVEE")
 DEVICES = ("AUTO", "CPU", "GPU")
 FILE_FORMATS = ("PNG", "OPEN_EXR_MULTILAYER")
 CAMERA_MODES = ("auto", "manual")
-MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip")  # IFC: issue 14
+MESH_SUFFIXES = (".obj", ".city.json", ".json", ".blend", ".ifc", ".ifczip", ".glb", ".gltf")  # IFC, glTF: issue 14
 
 
 class SceneError(SpecError):
@@ -69,7 +69,7 @@ class MeshSource:
     """The artist's own building instead of the procedural one."""
 
     path: str = spec_field("",
-                           doc="Mesh file to fracture: .obj, .city.json (CityJSON), .blend or .ifc; "
+                           doc="Mesh file to fracture: .obj, .city.json (CityJSON), .blend, .ifc or .glb; "
                                "relative paths are relative to the scene file. Empty: use [building]."
                                " Where it is placed: see placement.")
     object: str = spec_field("",
