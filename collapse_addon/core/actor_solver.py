@@ -170,6 +170,9 @@ class ActorSolver:
         self.ball = _Ball(self.plan.ball, omega) if self.plan.ball is not None else None
         self.quake_motion = self.plan.ground_motion
         self.ball_hit = np.zeros(self.graph.n_nodes, bool)  # shards the ball touched this frame
+        self.prev_contact = np.zeros((self.graph.n_nodes, 3))  # contact forces of the last frame
+        self.last_worst = 0.0  # worst utilisation of the last judgement's first solve
+        self.relieved = np.zeros((2, self.graph.n_nodes), bool)  # contact given back: this frame, last
 
     def _plan(self, building, shards, trigger):
         g = self.graph
@@ -219,6 +222,8 @@ class ActorSolver:
                               max_rounds=rounds, break_fraction=BREAK_FRACTION)
         self.unfinished = not result.stable
         broken = result.broken
+        first = result.broken_round == 0
+        self.last_worst = float(result.broken_ratio[first].max()) if first.any() else 0.0
         if len(broken):
             cap = self.graph.capacity_tension[broken]
             impulse = result.broken_ratio * cap * self.sim.frame_seconds
@@ -308,6 +313,29 @@ class ActorSolver:
                 # comes down onto the next storey: a crush-down, not a stack of loose shards
                 crushed = CRUSH and cause == "impact" and len(piece) == 1
                 self.world.make_actor(piece, ghost=crushed)
+            if CRUSH and cause == "impact":
+                self._give_way(nodes, labels, contact)
+
+    def _give_way(self, nodes: np.ndarray, labels: np.ndarray, contact: np.ndarray) -> None:
+        """The crushed shards' storey gave way: give the pieces that go on falling the impulse it
+        could not carry (``core.crush``)."""
+        from .crush import crush_relief
+
+        sizes = np.bincount(labels[nodes], minlength=int(labels.max()) + 1)
+        crushed = nodes & (sizes[labels] == 1)
+        if not crushed.any():
+            return
+        # the landing's contact impulse over this frame and the last one, each given back once
+        now, before = nodes & ~self.relieved[0], nodes & ~self.relieved[1]
+        impulse = (contact[now].sum(0) + self.prev_contact[before].sum(0)) * self.sim.frame_seconds
+        self.relieved[0] |= nodes
+        self.relieved[1] |= nodes
+        dv = crush_relief(impulse, self.last_worst, float(self.graph.mass[nodes].sum()))
+        # only pieces held through the bonds that broke (touching nothing themselves) go on
+        touching = np.linalg.norm(contact, axis=1) > 0
+        held = np.unique(self.world.owner[nodes & touching])
+        going = np.setdiff1d(np.unique(self.world.owner[nodes & ~crushed]), held)
+        self.world.v[going] += dv
 
     # ---------------------------------------------------------------------------- triggers
 
@@ -429,6 +457,8 @@ class ActorSolver:
             contact /= sim.substeps
             self.world.wake_hit()
             self._after_frame(frame + 1, contact)
+            self.prev_contact = contact
+            self.relieved = np.stack([np.zeros(n, bool), self.relieved[0]])
             record(i + 1)
             if progress is not None:
                 progress(frame + 1, sim.frame_end)
