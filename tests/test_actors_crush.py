@@ -54,3 +54,32 @@ def test_cutting_the_ground_storey_of_a_14_storey_tower_crushes_it_down():
     assert speed <= 1.5 * np.sqrt(2 * 9.81 * height) + 0.5
     print(f"roof below 40 % {seconds:.2f} s after the cut (window {window:.2f} s), "
           f"top storey in one actor >= {min(share):.0%}, top speed {speed:.1f} m/s")
+
+
+def test_real_mesh_house_baked_awake_holds_for_5_seconds(tmp_path):
+    """Holds awake on the mesh path, baked in Blender: a 3D BAG house (tests/data/README.md), no
+    trigger, 5 s: its top moves <= 1 cm and no bond breaks."""
+    from pathlib import Path
+
+    import bpy
+
+    from collapse_addon import api
+    from collapse_addon.blender import simulation
+    from collapse_addon.core.settings import load_scene
+
+    data = Path(__file__).parent / "data" / "3dbag_shertogenbosch_10houses_multilod.city.json"
+    scene_file = tmp_path / "house.toml"
+    scene_file.write_text(f'seed = 1\n[mesh]\npath = "{data.as_posix()}"\nobject = "2921895"\n'
+                          'lod = "2.2"\nmaterial = "masonry"\n[fracture]\ncell_count = 80\n'
+                          '[simulation]\nframe_end = 121\n[trigger]\ntype = "none"\n')
+    settings = load_scene(scene_file)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    api.build_shot(settings, scene=scene)
+    report = api.bake_shot(settings, scene=scene, events_path=tmp_path / "break_events.json")
+    assert api.is_baked(scene)
+    positions, _ = simulation.baked_transforms(scene)
+    assert len(positions) == 121 and positions.shape[1] >= 40
+    top = positions[0, :, 2] > positions[0, :, 2].max() - 1.0
+    assert np.linalg.norm(positions[:, top] - positions[0, top], axis=2).max() <= 0.01
+    assert report["actors"]["bonds_broken"] == 0

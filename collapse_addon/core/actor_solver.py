@@ -46,6 +46,9 @@ LOCAL_NODES = 150
 LANDING_REACH = 4.0
 #: Shards a blow frees of every bond become rubble that collides with the ground only.
 CRUSH = True
+#: ... and a storey that gives way under a landing block takes only the impulse it could carry
+#: (``core/crush.py``); False: the penalty contacts stop the block at every storey.
+CRUSH_RELIEF = True
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -313,7 +316,7 @@ class ActorSolver:
                 # comes down onto the next storey: a crush-down, not a stack of loose shards
                 crushed = CRUSH and cause == "impact" and len(piece) == 1
                 self.world.make_actor(piece, ghost=crushed)
-            if CRUSH and cause == "impact":
+            if CRUSH and CRUSH_RELIEF and cause == "impact":
                 self._give_way(nodes, labels, contact)
 
     def _give_way(self, nodes: np.ndarray, labels: np.ndarray, contact: np.ndarray) -> None:
