@@ -49,6 +49,9 @@ CRUSH = True
 #: ... and a storey that gives way under a landing block takes only the impulse it could carry
 #: (``core/crush.py``); False: the penalty contacts stop the block at every storey.
 CRUSH_RELIEF = True
+#: An explosion is a transient load through the stress solver (``core/blast.py``); False: the
+#: plan's shards lose their bonds and fly off at the plan's speeds.
+BLAST_LOAD = True
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -216,13 +219,13 @@ class ActorSolver:
         a, b = self.graph.bond_pairs.T
         return mask[a] & mask[b] & self.alive
 
-    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds) -> np.ndarray:
+    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds, transient=None) -> np.ndarray:
         """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels."""
         alive = self._bonds_of(nodes_mask)
         self.settle_calls += 1
         # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
         result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
-                              max_rounds=rounds, break_fraction=BREAK_FRACTION)
+                              max_rounds=rounds, break_fraction=BREAK_FRACTION, transient=transient)
         self.unfinished = not result.stable
         broken = result.broken
         first = result.broken_round == 0
@@ -353,7 +356,11 @@ class ActorSolver:
         """Apply what the trigger does at ``frame``; True when the building must be re-judged."""
         plan = self.plan
         fired = False
-        if len(plan.kicked):
+        if len(plan.kicked) and plan.type == "explosion" and BLAST_LOAD:
+            if frame == plan.frame:
+                self._blast(frame, plan.kicked, plan.kick_velocity)
+                fired = True
+        elif len(plan.kicked):
             now = np.nonzero(plan.kick_frames() == frame)[0]
             if len(now):
                 shards = plan.kicked[now]
@@ -377,6 +384,29 @@ class ActorSolver:
             self.world.ground_velocity = (nxt - m[i]) / self.sim.frame_seconds
             fired = fired or bool(np.any(np.abs(self._ground_accel(frame)) > 1e-9))
         return fired
+
+    def _blast(self, frame: int, shards: np.ndarray, velocity: np.ndarray) -> None:
+        """The explosion as a transient load on the standing building (``core/blast.py``): what
+        breaks free flies off with the momentum the blast gave its shards."""
+        from .blast import blast_forces, piece_velocity
+
+        static = self.world.owner == STATIC
+        transient = blast_forces(self.graph.n_nodes, shards, velocity, self.graph.mass)
+        loaded = np.linalg.norm(transient, axis=1) > 0
+
+        def cause_of(broken):
+            a, b = self.graph.bond_pairs[broken].T
+            return np.where(loaded[a] | loaded[b], "trigger", "overload")
+
+        # as for a blow: judged within IMPACT_REACH of the charged shards, the rest held as a rigid
+        # boundary for the blast's milliseconds; the building is judged under gravity next
+        reach = cKDTree(self.graph.centroid[loaded]).query(self.graph.centroid, k=1)[0]
+        self._judge(static, self.gravity_load.copy(), self.graph.support | (reach > IMPACT_REACH),
+                    frame, cause_of, ACTOR_ROUNDS, transient=transient)
+        before = self.world.count
+        self._drop_unsupported(static)
+        for actor in range(before, self.world.count):
+            self.world.v[actor] = piece_velocity(self.world.actor_shards(actor), self.graph.mass, transient)
 
     def _ball_step(self, dt: float) -> None:
         ball = self.ball
