@@ -398,10 +398,10 @@ class ActorSolver:
             a, b = self.graph.bond_pairs[broken].T
             return np.where(loaded[a] | loaded[b], "trigger", "overload")
 
-        # as for a blow: judged within IMPACT_REACH of the charged shards, the rest held as a rigid
-        # boundary for the blast's milliseconds; the building is judged under gravity next
+        # as for a blow: judged within IMPACT_REACH of the charged shards under the blast alone, the
+        # rest held as a rigid boundary for its milliseconds; the building is judged under gravity next
         reach = cKDTree(self.graph.centroid[loaded]).query(self.graph.centroid, k=1)[0]
-        self._judge(static, self.gravity_load.copy(), self.graph.support | (reach > IMPACT_REACH),
+        self._judge(static, np.zeros_like(transient), self.graph.support | (reach > IMPACT_REACH),
                     frame, cause_of, ACTOR_ROUNDS, transient=transient)
         before = self.world.count
         self._drop_unsupported(static)
