@@ -107,3 +107,33 @@ def test_explosion_is_a_transient_load_that_breaks_near_the_charge_only():
                                                          explosion_point=(2.5, 0.3, 4.8)))
     assert weak.events.count == 0
     assert np.abs(weak.positions - weak.positions[0]).max() == 0.0
+
+
+def test_resting_load_shares_the_weight_by_how_hard_the_debris_pressed():
+    from collapse_addon.core.resting import resting_load
+
+    pos = np.array([[0.0, 0, 0], [1.0, 0, 0], [5.0, 0, 0], [0.5, 0, 0.6]])
+    radius = np.full(4, 0.5)
+    static = np.array([True, True, True, False])
+    contact = np.array([[0.0, 0, -300], [0, 0, -100], [0, 0, -50], [0, 0, 400]])
+    idx, forces = resting_load(pos, radius, np.array([3]), static, contact, 1000.0)
+    assert idx.tolist() == [0, 1]  # the far shard is not under it
+    assert np.allclose(forces[:, 2], [-750.0, -250.0])
+    idx, _ = resting_load(pos, radius, np.array([3]), static, np.zeros((4, 3)), 1000.0)
+    assert len(idx) == 0  # pressed on nothing standing: the ground or other debris holds it
+
+
+def test_debris_asleep_on_a_slab_keeps_loading_it():
+    building = generate_building(BuildingSpec(storeys=2, bays_x=2, bays_y=1, facades=()))
+    shards = fracture_building(building, FractureSpec(cell_count=200, seed=1))
+    solver = ActorSolver(building, shards, SimulationSpec(frame_end=96),
+                         TriggerSpec(type="demolition", frame=6, demolition_storeys=(1,),
+                                     demolition_sweep=0.0))
+    solver.run()
+    world = solver.world
+    assert solver.resting  # the top storey's debris came to rest on the standing first floor
+    load = solver._resting_sum()
+    weight = sum(world.body_mass[a] for a in solver.resting) * 9.81
+    assert not world.awake[list(solver.resting)].any()
+    assert -load[:, 2].sum() == pytest.approx(weight)
+    assert (world.owner[np.abs(load).sum(1) > 0] == -1).all()  # carried by standing shards

@@ -52,6 +52,8 @@ CRUSH_RELIEF = True
 #: An explosion is a transient load through the stress solver (``core/blast.py``); False: the
 #: plan's shards lose their bonds and fly off at the plan's speeds.
 BLAST_LOAD = True
+#: Debris asleep on the standing building keeps loading it with its weight (``core/resting.py``).
+RESTING_LOAD = True
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -178,6 +180,7 @@ class ActorSolver:
         self.ball_hit = np.zeros(self.graph.n_nodes, bool)  # shards the ball touched this frame
         self.prev_contact = np.zeros((self.graph.n_nodes, 3))  # contact forces of the last frame
         self.last_worst = 0.0  # worst utilisation of the last judgement's first solve
+        self.resting: dict[int, tuple] = {}  # asleep actor -> (standing shards, forces) it rests on
         self.relieved = np.zeros((2, self.graph.n_nodes), bool)  # contact given back: this frame, last
 
     def _plan(self, building, shards, trigger):
@@ -385,6 +388,35 @@ class ActorSolver:
             fired = fired or bool(np.any(np.abs(self._ground_accel(frame)) > 1e-9))
         return fired
 
+    def _rest(self, awake_before: np.ndarray) -> None:
+        """Actors that fell asleep hand their weight to the standing shards under them; actors
+        that woke or are gone take it back (``core/resting.py``)."""
+        from .resting import resting_load
+
+        w = self.world
+        for actor in [a for a in self.resting if w.awake[a] or not w.alive[a]]:
+            del self.resting[actor]
+        if not RESTING_LOAD:
+            return
+        k = len(awake_before)
+        slept = np.nonzero(awake_before & ~w.awake[:k] & w.alive[:k])[0]
+        if not len(slept):
+            return
+        pos, _ = w.shard_poses()
+        static = w.owner == STATIC
+        for actor in slept:
+            shards = w.actor_shards(actor)
+            idx, forces = resting_load(pos, w.shapes.radius, shards, static, self.prev_contact,
+                                       w.body_mass[actor] * self.sim.gravity)
+            if len(idx):
+                self.resting[int(actor)] = (idx, forces)
+
+    def _resting_sum(self) -> np.ndarray:
+        out = np.zeros((self.graph.n_nodes, 3))
+        for idx, forces in self.resting.values():
+            np.add.at(out, idx, forces)
+        return out
+
     def _blast(self, frame: int, shards: np.ndarray, velocity: np.ndarray) -> None:
         """The explosion as a transient load on the standing building (``core/blast.py``): what
         breaks free flies off with the momentum the blast gave its shards."""
@@ -483,12 +515,14 @@ class ActorSolver:
                 pending = False
             contact = np.zeros((n, 3))
             self.ball_hit[:] = False
+            awake_before = self.world.awake.copy()
             for _ in range(sim.substeps):
                 self._ball_step(self.dt)
                 self.world.step(self.dt)
                 contact += self.world.shard_force
             contact /= sim.substeps
             self.world.wake_hit()
+            self._rest(awake_before)
             self._after_frame(frame + 1, contact)
             self.prev_contact = contact
             self.relieved = np.stack([np.zeros(n, bool), self.relieved[0]])
@@ -516,7 +550,7 @@ class ActorSolver:
                     self.judge_actor(int(actor), contact, frame)
         # the standing building under the debris and the ball (pancaking, impacts)
         static = owner == STATIC
-        load = np.where(static[:, None], contact, 0.0)
+        load = np.where(static[:, None], contact + self._resting_sum(), 0.0)
         delta = np.linalg.norm(load - self.solved_load, axis=1)
         change = np.linalg.norm(delta)
         scale = max(np.linalg.norm(load), np.linalg.norm(self.solved_load), 1e-9)
