@@ -321,9 +321,26 @@ class ActorSolver:
                 # carries what is above it (collides with the ground only), so the block above
                 # comes down onto the next storey: a crush-down, not a stack of loose shards
                 crushed = CRUSH and cause == "impact" and len(piece) == 1
-                self.world.make_actor(piece, ghost=crushed)
+                actor = self.world.make_actor(piece, ghost=crushed)
+                if crushed:
+                    self._out_of_ground(actor)
             if CRUSH and CRUSH_RELIEF and cause == "impact":
                 self._give_way(nodes, labels, contact)
+
+    def _out_of_ground(self, actor: int) -> None:
+        """A crushed shard starts on the ground, not in it: the block it was part of sank into the
+        ground by a penetration shared among all its contacts; left there, the ground's penalty
+        spring (stiffness for this one shard) would throw it up at ~omega x depth."""
+        w = self.world
+        pos, quat = w.shard_poses()
+        shards = w.actor_shards(actor)
+        rot = quat_matrix(quat[shards])
+        verts = np.einsum("sij,svj->svi", rot, w.shapes.vertices[shards]) + pos[shards][:, None]
+        low = float(verts[..., 2][w.shapes.vertex_mask[shards]].min())
+        depth = w.ground_z + w.ground_offset[2] - low
+        if depth > 0:
+            w.com[actor, 2] += depth
+            w.v[actor, 2] = max(w.v[actor, 2], w.ground_velocity[2])
 
     def _give_way(self, nodes: np.ndarray, labels: np.ndarray, contact: np.ndarray) -> None:
         """The crushed shards' storey gave way: give the pieces that go on falling the impulse it
