@@ -137,3 +137,17 @@ def test_debris_asleep_on_a_slab_keeps_loading_it():
     assert not world.awake[list(solver.resting)].any()
     assert -load[:, 2].sum() == pytest.approx(weight)
     assert (world.owner[np.abs(load).sum(1) > 0] == -1).all()  # carried by standing shards
+
+
+def test_a_push_off_the_centre_moves_less_mass_than_the_body():
+    from collapse_addon.core.contact_mass import effective_mass
+
+    mass = np.array([12.0])
+    inertia = np.array([np.diag([1.0, 2.0, 3.0])])
+    q = np.array([[1.0, 0, 0, 0]])
+    com = np.zeros((1, 3))
+    points = np.array([[0.0, 0, 0], [0.5, 0, 0], [0.5, 0, 0]])
+    normals = np.array([[0.0, 0, 1], [0.0, 0, 1], [1.0, 0, 0]])
+    m = effective_mass(mass, inertia, q, com, np.zeros(3, np.int64), points, normals)
+    # at the centre, or pushed along its arm: the whole mass; off the centre: 1/(1/12 + 0.25/2)
+    assert m == pytest.approx([12.0, 1.0 / (1.0 / 12.0 + 0.25 / 2.0), 12.0])
