@@ -61,7 +61,8 @@ def test_cutting_the_ground_storey_brings_the_tower_down_progressively():
     assert falling.max() <= 0.5 * shards.count
     speed = np.linalg.norm(np.diff(bake.positions, axis=0), axis=2).max() * 24
     assert speed <= 1.5 * np.sqrt(2 * 9.81 * height) + 2.0
-    assert {"trigger", "overload"} <= set(bake.events.cause.tolist())
+    causes = set(bake.events.cause.tolist())
+    assert "trigger" in causes and causes & {"impact", "overload"}
 
 
 SCRIPT = """

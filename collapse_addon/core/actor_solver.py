@@ -46,6 +46,14 @@ LOCAL_NODES = 150
 LANDING_REACH = 4.0
 #: Shards a blow frees of every bond become rubble that collides with the ground only.
 CRUSH = True
+#: ... and a storey that gives way under a landing block takes only the impulse it could carry
+#: (``core/crush.py``); False: the penalty contacts stop the block at every storey.
+CRUSH_RELIEF = True
+#: An explosion is a transient load through the stress solver (``core/blast.py``); False: the
+#: plan's shards lose their bonds and fly off at the plan's speeds.
+BLAST_LOAD = True
+#: Debris asleep on the standing building keeps loading it with its weight (``core/resting.py``).
+RESTING_LOAD = True
 #: Contact frequency (rad/s) x step: stiff but stable for semi-implicit Euler.
 OMEGA_DT = 0.35
 
@@ -170,6 +178,10 @@ class ActorSolver:
         self.ball = _Ball(self.plan.ball, omega) if self.plan.ball is not None else None
         self.quake_motion = self.plan.ground_motion
         self.ball_hit = np.zeros(self.graph.n_nodes, bool)  # shards the ball touched this frame
+        self.prev_contact = np.zeros((self.graph.n_nodes, 3))  # contact forces of the last frame
+        self.last_worst = 0.0  # worst utilisation of the last judgement's first solve
+        self.resting: dict[int, tuple] = {}  # asleep actor -> (standing shards, forces) it rests on
+        self.relieved = np.zeros((2, self.graph.n_nodes), bool)  # contact given back: this frame, last
 
     def _plan(self, building, shards, trigger):
         g = self.graph
@@ -210,15 +222,17 @@ class ActorSolver:
         a, b = self.graph.bond_pairs.T
         return mask[a] & mask[b] & self.alive
 
-    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds) -> np.ndarray:
+    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds, transient=None) -> np.ndarray:
         """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels."""
         alive = self._bonds_of(nodes_mask)
         self.settle_calls += 1
         # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
         result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
-                              max_rounds=rounds, break_fraction=BREAK_FRACTION)
+                              max_rounds=rounds, break_fraction=BREAK_FRACTION, transient=transient)
         self.unfinished = not result.stable
         broken = result.broken
+        first = result.broken_round == 0
+        self.last_worst = float(result.broken_ratio[first].max()) if first.any() else 0.0
         if len(broken):
             cap = self.graph.capacity_tension[broken]
             impulse = result.broken_ratio * cap * self.sim.frame_seconds
@@ -307,7 +321,47 @@ class ActorSolver:
                 # carries what is above it (collides with the ground only), so the block above
                 # comes down onto the next storey: a crush-down, not a stack of loose shards
                 crushed = CRUSH and cause == "impact" and len(piece) == 1
-                self.world.make_actor(piece, ghost=crushed)
+                actor = self.world.make_actor(piece, ghost=crushed)
+                if crushed:
+                    self._out_of_ground(actor)
+            if CRUSH and CRUSH_RELIEF and cause == "impact":
+                self._give_way(nodes, labels, contact)
+
+    def _out_of_ground(self, actor: int) -> None:
+        """A crushed shard starts on the ground, not in it: the block it was part of sank into the
+        ground by a penetration shared among all its contacts; left there, the ground's penalty
+        spring (stiffness for this one shard) would throw it up at ~omega x depth."""
+        w = self.world
+        pos, quat = w.shard_poses()
+        shards = w.actor_shards(actor)
+        rot = quat_matrix(quat[shards])
+        verts = np.einsum("sij,svj->svi", rot, w.shapes.vertices[shards]) + pos[shards][:, None]
+        low = float(verts[..., 2][w.shapes.vertex_mask[shards]].min())
+        depth = w.ground_z + w.ground_offset[2] - low
+        if depth > 0:
+            w.com[actor, 2] += depth
+            w.v[actor, 2] = max(w.v[actor, 2], w.ground_velocity[2])
+
+    def _give_way(self, nodes: np.ndarray, labels: np.ndarray, contact: np.ndarray) -> None:
+        """The crushed shards' storey gave way: give the pieces that go on falling the impulse it
+        could not carry (``core.crush``)."""
+        from .crush import crush_relief
+
+        sizes = np.bincount(labels[nodes], minlength=int(labels.max()) + 1)
+        crushed = nodes & (sizes[labels] == 1)
+        if not crushed.any():
+            return
+        # the landing's contact impulse over this frame and the last one, each given back once
+        now, before = nodes & ~self.relieved[0], nodes & ~self.relieved[1]
+        impulse = (contact[now].sum(0) + self.prev_contact[before].sum(0)) * self.sim.frame_seconds
+        self.relieved[0] |= nodes
+        self.relieved[1] |= nodes
+        dv = crush_relief(impulse, self.last_worst, float(self.graph.mass[nodes].sum()))
+        # only pieces held through the bonds that broke (touching nothing themselves) go on
+        touching = np.linalg.norm(contact, axis=1) > 0
+        held = np.unique(self.world.owner[nodes & touching])
+        going = np.setdiff1d(np.unique(self.world.owner[nodes & ~crushed]), held)
+        self.world.v[going] += dv
 
     # ---------------------------------------------------------------------------- triggers
 
@@ -322,7 +376,11 @@ class ActorSolver:
         """Apply what the trigger does at ``frame``; True when the building must be re-judged."""
         plan = self.plan
         fired = False
-        if len(plan.kicked):
+        if len(plan.kicked) and plan.type == "explosion" and BLAST_LOAD:
+            if frame == plan.frame:
+                self._blast(frame, plan.kicked, plan.kick_velocity)
+                fired = True
+        elif len(plan.kicked):
             now = np.nonzero(plan.kick_frames() == frame)[0]
             if len(now):
                 shards = plan.kicked[now]
@@ -346,6 +404,58 @@ class ActorSolver:
             self.world.ground_velocity = (nxt - m[i]) / self.sim.frame_seconds
             fired = fired or bool(np.any(np.abs(self._ground_accel(frame)) > 1e-9))
         return fired
+
+    def _rest(self, awake_before: np.ndarray) -> None:
+        """Actors that fell asleep hand their weight to the standing shards under them; actors
+        that woke or are gone take it back (``core/resting.py``)."""
+        from .resting import resting_load
+
+        w = self.world
+        for actor in [a for a in self.resting if w.awake[a] or not w.alive[a]]:
+            del self.resting[actor]
+        if not RESTING_LOAD:
+            return
+        k = len(awake_before)
+        slept = np.nonzero(awake_before & ~w.awake[:k] & w.alive[:k])[0]
+        if not len(slept):
+            return
+        pos, _ = w.shard_poses()
+        static = w.owner == STATIC
+        for actor in slept:
+            shards = w.actor_shards(actor)
+            idx, forces = resting_load(pos, w.shapes.radius, shards, static, self.prev_contact,
+                                       w.body_mass[actor] * self.sim.gravity)
+            if len(idx):
+                self.resting[int(actor)] = (idx, forces)
+
+    def _resting_sum(self) -> np.ndarray:
+        out = np.zeros((self.graph.n_nodes, 3))
+        for idx, forces in self.resting.values():
+            np.add.at(out, idx, forces)
+        return out
+
+    def _blast(self, frame: int, shards: np.ndarray, velocity: np.ndarray) -> None:
+        """The explosion as a transient load on the standing building (``core/blast.py``): what
+        breaks free flies off with the momentum the blast gave its shards."""
+        from .blast import blast_forces, piece_velocity
+
+        static = self.world.owner == STATIC
+        transient = blast_forces(self.graph.n_nodes, shards, velocity, self.graph.mass)
+        loaded = np.linalg.norm(transient, axis=1) > 0
+
+        def cause_of(broken):
+            a, b = self.graph.bond_pairs[broken].T
+            return np.where(loaded[a] | loaded[b], "trigger", "overload")
+
+        # as for a blow: judged within IMPACT_REACH of the charged shards under the blast alone, the
+        # rest held as a rigid boundary for its milliseconds; the building is judged under gravity next
+        reach = cKDTree(self.graph.centroid[loaded]).query(self.graph.centroid, k=1)[0]
+        self._judge(static, np.zeros_like(transient), self.graph.support | (reach > IMPACT_REACH),
+                    frame, cause_of, ACTOR_ROUNDS, transient=transient)
+        before = self.world.count
+        self._drop_unsupported(static)
+        for actor in range(before, self.world.count):
+            self.world.v[actor] = piece_velocity(self.world.actor_shards(actor), self.graph.mass, transient)
 
     def _ball_step(self, dt: float) -> None:
         ball = self.ball
@@ -422,13 +532,17 @@ class ActorSolver:
                 pending = False
             contact = np.zeros((n, 3))
             self.ball_hit[:] = False
+            awake_before = self.world.awake.copy()
             for _ in range(sim.substeps):
                 self._ball_step(self.dt)
                 self.world.step(self.dt)
                 contact += self.world.shard_force
             contact /= sim.substeps
             self.world.wake_hit()
+            self._rest(awake_before)
             self._after_frame(frame + 1, contact)
+            self.prev_contact = contact
+            self.relieved = np.stack([np.zeros(n, bool), self.relieved[0]])
             record(i + 1)
             if progress is not None:
                 progress(frame + 1, sim.frame_end)
@@ -453,7 +567,7 @@ class ActorSolver:
                     self.judge_actor(int(actor), contact, frame)
         # the standing building under the debris and the ball (pancaking, impacts)
         static = owner == STATIC
-        load = np.where(static[:, None], contact, 0.0)
+        load = np.where(static[:, None], contact + self._resting_sum(), 0.0)
         delta = np.linalg.norm(load - self.solved_load, axis=1)
         change = np.linalg.norm(delta)
         scale = max(np.linalg.norm(load), np.linalg.norm(self.solved_load), 1e-9)

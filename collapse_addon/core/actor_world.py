@@ -275,7 +275,8 @@ class ActorWorld:
         ma = np.where(a_moving, self.body_mass[np.maximum(aa, 0)], big)
         mb = np.where(ab_moving, self.body_mass[np.maximum(ab, 0)], big)
         light = np.where(ma <= mb, aa, ab)
-        mass_eff = np.minimum(ma, mb)
+        mass_eff = np.minimum(_turning_mass(self, aa, a_moving, points, normal),
+                              _turning_mass(self, ab, ab_moving, points, normal))
         va = self.shard_velocity(sa, points)
         vb = np.zeros_like(va)
         not_ground = ~ground
@@ -330,3 +331,14 @@ class ActorWorld:
             self.awake[hit] = True
             self.still[hit] = 0
             self._obstacles = None
+
+
+def _turning_mass(world, actors, moving, points, normal) -> np.ndarray:
+    """Mass each contact moves on its body (inf where that body does not move): see
+    ``core/contact_mass.py`` (a push off the centre also turns the body)."""
+    from .contact_mass import effective_mass
+
+    out = np.full(len(actors), np.inf)
+    out[moving] = effective_mass(world.body_mass, world.body_inertia, world.q, world.com,
+                                 actors[moving], points[moving], normal[moving])
+    return out
