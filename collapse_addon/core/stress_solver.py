@@ -231,8 +231,9 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
     Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
-    kept between calls on the same graph, e.g. by ``settle``) makes a re-solve after a few bonds
-    broke start from the last displacements and reuse the last preconditioner. ``transient`` (N, 3):
+    kept between calls on the same graph, e.g. by ``settle``) keeps the assembled system and its
+    factor (``core.stress_system``): a re-solve after a few bonds broke or supports changed is a
+    local update started from the last displacements. ``transient`` (N, 3):
     loads too short for the supports to answer (an impact's contact force): each actor takes them
     as a free body, by the inertia of its mass within ``reach`` metres of where they act
     (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
@@ -369,14 +370,17 @@ class SettleResult:
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
            break_fraction: float = 0.25, transient: np.ndarray | None = None,
-           reach: float | None = None) -> SettleResult:
+           reach: float | None = None, cache: dict | None = None) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
     worst one (at least the worst): load re-routes before the next ones go, so failure spreads as
     it would, instead of every overloaded bond letting go at once. ``transient``: impact loads,
     taken by each actor's inertia (see ``solve_bonds``), re-balanced on the actors of every round:
-    once the hit piece breaks off, what is left no longer feels the blow.
+    once the hit piece breaks off, what is left no longer feels the blow. ``cache``: a dict kept
+    by the caller between calls on the same graph (e.g. one per standing building): the assembled
+    system and its factor carry over from one call to the next (``core.stress_system``); by
+    default each call starts its own.
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -387,7 +391,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     broken, rounds_of, ratios = [], [], []
     stable = False
     rounds = 0
-    cache: dict = {}
+    cache = {} if cache is None else cache
     node_forces = np.asarray(node_forces, float)
     fixed = np.asarray(fixed, bool)
     ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)

@@ -137,7 +137,8 @@ class StiffnessSystem:
             changed = np.unique(self.prow[data != self.factored] // 6)
             if len(changed) > REFACTOR_SHARE * self.n:
                 self.refactor = True
-        fresh = self.refactor or self.factored is None or self.size <= DIRECT_DOFS
+        # small systems: an exact factor of the matrix as it is now (cheap), kept while it holds
+        fresh = self.refactor or self.factored is None or (self.size <= DIRECT_DOFS and len(changed) > 0)
         if fresh:
             self._factor(data)
             changed = np.zeros(0, np.int64)
