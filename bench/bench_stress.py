@@ -82,6 +82,31 @@ def family(cells_per_storey: int = 60):
     print(f"family max utilisation: material only {worst_raw:.2f}, designed {worst:.3f}")
 
 
+def progressive():
+    """``settle`` after the ground storey loses a corner column / the x = 0 column line / two
+    column lines: rounds, bonds broken (with a digest to compare runs and code versions), time."""
+    import hashlib
+
+    from collapse_addon.core.physics import shard_kinds, shard_storeys
+
+    for storeys, bays_x, bays_y, cells in ((6, 3, 2, 600), (8, 4, 3, 3000)):
+        building = generate_building(BuildingSpec(storeys=storeys, bays_x=bays_x, bays_y=bays_y))
+        shards = fracture_building(building, FractureSpec(cell_count=cells, seed=1))
+        graph = build_support_graph(building, shards)
+        forces = gravity_forces(graph)
+        ground = (shard_kinds(building, shards) == "column") & (shard_storeys(building, shards) == 0)
+        x, y = graph.centroid[:, 0], graph.centroid[:, 1]
+        cases = {"corner column": ground & (x < x.min() + 1) & (y < y.min() + 1),
+                 "x = 0 column line": ground & (x < x.min() + 1),
+                 "two column lines": ground & (x < x.min() + 1 + building.spec.bay_width)}
+        for name, removed in cases.items():
+            alive = ~removed[graph.bond_pairs].any(1)
+            t, r = best_of(1, lambda a=alive, g=graph, f=forces: settle(g, a, f, g.support))
+            digest = hashlib.sha256(np.sort(r.broken).tobytes()).hexdigest()[:10]
+            print(f"{storeys}x{bays_x}x{bays_y}:{cells} {graph.n_bonds:6d} bonds | {name:17s} | {t:6.2f} s CPU | "
+                  f"{len(r.broken)} broken (digest {digest}), {r.rounds} rounds", flush=True)
+
+
 def _capture(fn):
     """Run ``fn`` and return the (K, b, points) that the old path handed to ``solve_stiffness``."""
     captured = {}
@@ -164,9 +189,12 @@ def main():
                         help="storeys x bays x bays : cells, comma-separated (default ~1,000 / 10,500 / 42,000 bonds)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--family", action="store_true", help="also the generated family's utilisation")
+    parser.add_argument("--progressive", action="store_true", help="also settle after ground-storey columns go")
     args = parser.parse_args()
     if args.family:
         family()
+    if args.progressive:
+        progressive()
     print("procedural buildings (storeys x bays x bays : cells), one actor each; re-solve after 1 % of the "
           "bonds broke; CPU times")
     for size in args.sizes.split(","):
