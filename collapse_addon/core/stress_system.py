@@ -67,11 +67,12 @@ class StiffnessSystem:
         A.sum_duplicates()
         A.sort_indices()
         self.indptr, self.indices = A.indptr, A.indices
-        self.prow = np.repeat(np.arange(size), np.diff(self.indptr))
-        self.keys = self.prow * size + self.indices
+        prow = np.repeat(np.arange(size, dtype=np.int64), np.diff(self.indptr))
+        self.keys = prow * size + self.indices
         self.diag = np.searchsorted(self.keys, diag * size + diag)
         self.full = A.data.copy()
-        self.pnode, self.cnode = self.prow // 6, self.indices // 6  # the nodes of every entry
+        # the nodes of every entry (int32: the index arrays are the system's largest after the factor)
+        self.pnode, self.cnode = (prow // 6).astype(np.int32), (self.indices // 6).astype(np.int32)
         self._matrix = A  # the pattern, its values replaced for each solve (no index checks again)
         self.factored: np.ndarray | None = None  # values of the matrix the cached solver was built on
         self.solver = None
@@ -134,7 +135,7 @@ class StiffnessSystem:
         K = self._csr(data)
         changed = np.zeros(0, np.int64)
         if not self.refactor and self.factored is not None:
-            changed = np.unique(self.prow[data != self.factored] // 6)
+            changed = np.unique(self.pnode[data != self.factored]).astype(np.int64)
             if len(changed) > REFACTOR_SHARE * self.n:
                 self.refactor = True
         # small systems: an exact factor of the matrix as it is now (cheap), kept while it holds
