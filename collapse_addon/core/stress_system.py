@@ -8,14 +8,16 @@ graph, its bonds' 12x12 matrices and most of the matrix stay the same. This modu
   bonds alive then, plus the diagonal): a broken bond's stiffness is subtracted in place, a bond
   alive again is added back; held nodes (supports, a pinned node of a free body) and nodes with no
   bond get a unit diagonal and zero coupling, by masking the values, so the pattern never changes;
-- a sparse LU of the matrix it was factored at (``K0``; symmetric ordering, no pivoting), or for very
-  large systems the two-level multigrid cycle of ``stress_linear``;
+- a sparse LU of the matrix it was factored at (``K0``; symmetric ordering, no pivoting): double
+  precision and exact up to ``DIRECT_DOFS``, single precision above (half the memory traffic per
+  triangular solve; only ever a preconditioner there), or for very large systems the two-level
+  multigrid cycle of ``stress_linear``;
 - a re-solve of ``K u = f`` as conjugate gradients warm-started from the last displacements, with a
   multiplicative Schwarz preconditioner: an exact solve on the nodes whose rows changed since the
   factorisation (the ends of broken bonds), the cached ``K0^-1`` for everything else, and the local
   solve again (symmetric, so CG applies). ``K0`` differs from ``K`` only in those rows: the
-  local solve absorbs the change and CG converges in a few iterations (4-6 after 1 % of the bonds
-  broke at random), each costing one triangular solve with the cached factor.
+  local solve absorbs the change and CG converges in a few iterations (6 after 1 % of a
+  10,000-bond actor's bonds broke at random), each costing one triangular solve with the factor.
   When the changed rows grow past ``REFACTOR_SHARE`` of the nodes, or CG needed more than
   ``SLOW_ITERATIONS``, the next solve factors again; if CG does not converge, the current matrix
   is factored and solved directly (exact). Deterministic: the same sums in the same order.
@@ -34,7 +36,7 @@ SLOW_ITERATIONS = 12  # a re-solve that needed more iterations factors again nex
 MAX_ITERATIONS = 60  # a re-solve that has not converged by then is solved exactly (LU of the matrix now)
 LU_MAX_DOFS = 90_000  # above: the two-level multigrid cycle as the cached solver (LU fill grows fast)
 TOL = 3e-5  # relative residual of a re-solve (the old iterative path stopped at 1e-4)
-DIRECT_DOFS = 6000  # at most this many DOFs: factor and solve directly every time (exact, cheap)
+DIRECT_DOFS = 6000  # at most this many DOFs: an exact factor of the matrix as it is (cheap), no CG
 
 
 def _lu(K: sp.csr_matrix):
