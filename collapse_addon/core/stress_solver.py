@@ -164,6 +164,12 @@ def _solve_cached(graph, alive, bonds, held, loads, scale, cache) -> np.ndarray:
     return u
 
 
+def _direct_dofs() -> int:
+    from .stress_system import DIRECT_DOFS
+
+    return DIRECT_DOFS
+
+
 def _scale_of(graph) -> float:
     """A force scale so the assembled system is well conditioned."""
     return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
@@ -269,7 +275,9 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if len(bonds) == 0:
         return out, labels, supported
     scale = _scale_of(graph)
-    if cache is not None:  # kept between calls: assembled and factored once, re-solved by update
+    if cache is not None and 6 * int((~held).sum()) > _direct_dofs():
+        # kept between calls: assembled and factored once, re-solved by update (a small free part,
+        # e.g. one actor of a big graph, is cheaper solved exactly over its own DOFs, as below)
         u = _solve_cached(graph, alive, bonds, held, loads, scale, cache)
         local = np.einsum("mij,mj->mi", cache["g"], u[cache["dofs"]]) * cache["k"]
         return np.where(alive[:, None], local, 0.0), labels, supported
