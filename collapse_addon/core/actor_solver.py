@@ -168,6 +168,7 @@ class ActorSolver:
         self.alive = np.ones(self.graph.n_bonds, bool)
         self.events: list[tuple] = []
         self.settle_calls = 0
+        self.static_cache: dict = {}  # the standing building's stiffness system, kept between judgements
         self.solved_load = np.zeros((self.graph.n_nodes, 3))
         # actor -> (contact acceleration, frame) it was last judged at
         self.judged: dict[int, tuple[float, int]] = {}
@@ -222,13 +223,16 @@ class ActorSolver:
         a, b = self.graph.bond_pairs.T
         return mask[a] & mask[b] & self.alive
 
-    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds, transient=None) -> np.ndarray:
-        """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels."""
+    def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds, transient=None,
+               cache=None) -> np.ndarray:
+        """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels.
+        ``cache``: the stress solver's system kept between calls (the standing building's)."""
         alive = self._bonds_of(nodes_mask)
         self.settle_calls += 1
         # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
         result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
-                              max_rounds=rounds, break_fraction=BREAK_FRACTION, transient=transient)
+                              max_rounds=rounds, break_fraction=BREAK_FRACTION, transient=transient,
+                              cache=cache)
         self.unfinished = not result.stable
         broken = result.broken
         first = result.broken_round == 0
@@ -269,12 +273,12 @@ class ActorSolver:
             fixed = fixed | (reach > IMPACT_REACH)
         if static.any():
             labels, supported = self._judge(static, forces, fixed, frame, cause_of,
-                                            STATIC_ROUNDS)
+                                            STATIC_ROUNDS, self.static_cache)
             if hit.any() and extra is not None:
                 self._drop_unsupported(self.world.owner == STATIC)
                 static = self.world.owner == STATIC
                 self._judge(static, self.gravity_load.copy(), self.graph.support, frame,
-                            lambda broken: np.full(len(broken), "overload"), STATIC_ROUNDS)
+                            lambda broken: np.full(len(broken), "overload"), STATIC_ROUNDS, self.static_cache)
             self.static_unfinished = self.unfinished
             self._drop_unsupported(static)
         self.solved_load = np.zeros_like(forces) if extra is None else extra.copy()

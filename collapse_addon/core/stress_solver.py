@@ -115,13 +115,17 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     return _Operator(g, k, dofs)
 
 
-def _element_matrices(graph, bonds, scale, cache):
-    """Operator and stiffness matrix of each listed bond; a ``cache`` keeps them for re-solves."""
-    if cache is None:
-        op = _operator(graph, bonds)
-        return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+def _element_matrices(graph, bonds, scale):
+    """Operator and stiffness matrix of each listed bond."""
+    op = _operator(graph, bonds)
+    return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+
+
+def _cache_elements(graph, bonds, scale, cache) -> None:
+    """Keep every listed bond's operator and 12x12 matrix in ``cache`` (computed once per graph)."""
     m = graph.n_bonds
     if cache.get("graph") is not graph:
+        cache.clear()
         cache.update(graph=graph, done=np.zeros(m, bool), g=np.zeros((m, 6, 12)), k=np.zeros((m, 6)),
                      dofs=np.zeros((m, 12), np.int64), ke=np.zeros((m, 12, 12)))
     todo = bonds[~cache["done"][bonds]]
@@ -130,7 +134,6 @@ def _element_matrices(graph, bonds, scale, cache):
         cache["g"][todo], cache["k"][todo], cache["dofs"][todo] = op.g, op.k, op.dofs
         cache["ke"][todo] = np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
         cache["done"][todo] = True
-    return _Operator(cache["g"][bonds], cache["k"][bonds], cache["dofs"][bonds]), cache["ke"][bonds]
 
 
 def _assemble(ke, dofs, free_dof, index, nf):
@@ -141,17 +144,30 @@ def _assemble(ke, dofs, free_dof, index, nf):
     return coo_matrix((ke.ravel()[keep], (index[rows[keep]], index[cols[keep]])), shape=(nf, nf)).tocsr()
 
 
-def _only_removed(graph, alive, cache):
-    """Bonds alive in the cached solve and dead now, if that is the only change and no node lost
-    its last bond (then the cached matrix minus theirs is exact); else None."""
-    prev = cache.get("alive")
-    if prev is None or cache.get("kmat") is None or (alive & ~prev).any():
-        return None
-    removed = np.nonzero(prev & ~alive)[0]
+def _solve_cached(graph, alive, bonds, held, loads, scale, cache) -> np.ndarray:
+    """Displacements (6 n,) with the stiffness system, its factor and the last solution kept in
+    ``cache`` (``stress_system``): a re-solve after bonds broke is a local update, not a new solve."""
+    from .stress_system import StiffnessSystem
+
+    _cache_elements(graph, bonds, scale, cache)
+    system = cache.get("system")
+    if system is None or not system.set_bonds(alive, lambda b: cache["ke"][b], lambda b: cache["dofs"][b]):
+        system = StiffnessSystem(graph.n_nodes, graph.n_bonds, bonds, cache["ke"][bonds], cache["dofs"][bonds],
+                                 graph.centroid)
+        cache["system"] = system
     degree = np.bincount(graph.bond_pairs[alive].ravel(), minlength=graph.n_nodes)
-    if (degree[graph.bond_pairs[removed].ravel()] == 0).any():
-        return None
-    return removed
+    keep = ~held & (degree > 0)  # held nodes and nodes with no bond carry nothing: u = 0
+    rhs = np.where(np.repeat(keep, 6), loads.ravel() / scale, 0.0)
+    info: dict = {}
+    u = system.solve(keep, rhs, cache.get("u"), info)
+    cache.update(u=u, iterations=info.get("iterations"), method=info.get("method"), changed=info.get("changed"))
+    return u
+
+
+def _direct_dofs() -> int:
+    from .stress_system import DIRECT_DOFS
+
+    return DIRECT_DOFS
 
 
 def _scale_of(graph) -> float:
@@ -221,8 +237,9 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
     Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
-    kept between calls on the same graph, e.g. by ``settle``) makes a re-solve after a few bonds
-    broke start from the last displacements and reuse the last preconditioner. ``transient`` (N, 3):
+    kept between calls on the same graph, e.g. by ``settle``) keeps the assembled system and its
+    factor (``core.stress_system``): a re-solve after a few bonds broke or supports changed is a
+    local update started from the last displacements. ``transient`` (N, 3):
     loads too short for the supports to answer (an impact's contact force): each actor takes them
     as a free body, by the inertia of its mass within ``reach`` metres of where they act
     (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
@@ -258,7 +275,13 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if len(bonds) == 0:
         return out, labels, supported
     scale = _scale_of(graph)
-    op, ke = _element_matrices(graph, bonds, scale, cache)
+    if cache is not None and 6 * int((~held).sum()) > _direct_dofs():
+        # kept between calls: assembled and factored once, re-solved by update (a small free part,
+        # e.g. one actor of a big graph, is cheaper solved exactly over its own DOFs, as below)
+        u = _solve_cached(graph, alive, bonds, held, loads, scale, cache)
+        local = np.einsum("mij,mj->mi", cache["g"], u[cache["dofs"]]) * cache["k"]
+        return np.where(alive[:, None], local, 0.0), labels, supported
+    op, ke = _element_matrices(graph, bonds, scale)
     ndof = 6 * n
     free_dof = np.repeat(~held, 6)
     index = np.full(ndof, -1)
@@ -268,26 +291,14 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if nf:
         from .stress_linear import solve_stiffness
 
-        same = cache is not None and cache.get("held") is not None and np.array_equal(cache["held"], held)
-        removed = _only_removed(graph, alive, cache) if same else None
-        if removed is not None:  # a re-solve after bonds broke: take their stiffness out, no assembly
-            kmat = cache["kmat"] - _assemble(cache["ke"][removed], cache["dofs"][removed], free_dof, index, nf)
-            empty = cache["empty"]
-        else:
-            kmat = _assemble(ke, op.dofs, free_dof, index, nf)
-            # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
-            empty = np.asarray(abs(kmat).sum(axis=1)).ravel() == 0
-            if empty.any():
-                kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsr()
+        kmat = _assemble(ke, op.dofs, free_dof, index, nf)
+        # isolated free DOFs (nodes without bonds) get unit stiffness: they carry nothing
+        empty = np.asarray(abs(kmat).sum(axis=1)).ravel() == 0
+        if empty.any():
+            kmat = kmat + coo_matrix((np.ones(empty.sum()), (np.nonzero(empty)[0],) * 2), shape=(nf, nf)).tocsr()
         rhs = loads.ravel()[free_dof] / scale
         rhs[empty] = 0.0
-        info: dict = {}
-        u[free_dof] = solve_stiffness(kmat, rhs, graph.centroid[~held],
-                                      x0=cache["u"][free_dof] if same else None,
-                                      pre=cache.get("pre") if same else None, info=info)
-        if cache is not None:
-            cache.update(held=held, u=u.copy(), pre=info.get("pre"), iterations=info.get("iterations"),
-                         method=info.get("method"), kmat=kmat, empty=empty, alive=alive.copy())
+        u[free_dof] = solve_stiffness(kmat, rhs, graph.centroid[~held])
     local = np.einsum("mij,mj->mi", op.g, u[op.dofs]) * op.k
     out[bonds] = local
     return out, labels, supported
@@ -367,14 +378,17 @@ class SettleResult:
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
            break_fraction: float = 0.25, transient: np.ndarray | None = None,
-           reach: float | None = None) -> SettleResult:
+           reach: float | None = None, cache: dict | None = None) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
     worst one (at least the worst): load re-routes before the next ones go, so failure spreads as
     it would, instead of every overloaded bond letting go at once. ``transient``: impact loads,
     taken by each actor's inertia (see ``solve_bonds``), re-balanced on the actors of every round:
-    once the hit piece breaks off, what is left no longer feels the blow.
+    once the hit piece breaks off, what is left no longer feels the blow. ``cache``: a dict kept
+    by the caller between calls on the same graph (e.g. one per standing building): the assembled
+    system and its factor carry over from one call to the next (``core.stress_system``); by
+    default each call starts its own.
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -385,7 +399,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     broken, rounds_of, ratios = [], [], []
     stable = False
     rounds = 0
-    cache: dict = {}
+    cache = {} if cache is None else cache
     node_forces = np.asarray(node_forces, float)
     fixed = np.asarray(fixed, bool)
     ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
