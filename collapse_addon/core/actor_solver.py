@@ -273,12 +273,12 @@ class ActorSolver:
             fixed = fixed | (reach > IMPACT_REACH)
         if static.any():
             labels, supported = self._judge(static, forces, fixed, frame, cause_of,
-                                            STATIC_ROUNDS, self.static_cache)
+                                            STATIC_ROUNDS, cache=self.static_cache)
             if hit.any() and extra is not None:
                 self._drop_unsupported(self.world.owner == STATIC)
                 static = self.world.owner == STATIC
                 self._judge(static, self.gravity_load.copy(), self.graph.support, frame,
-                            lambda broken: np.full(len(broken), "overload"), STATIC_ROUNDS, self.static_cache)
+                            lambda broken: np.full(len(broken), "overload"), STATIC_ROUNDS, cache=self.static_cache)
             self.static_unfinished = self.unfinished
             self._drop_unsupported(static)
         self.solved_load = np.zeros_like(forces) if extra is None else extra.copy()
