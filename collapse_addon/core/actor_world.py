@@ -51,6 +51,8 @@ class ActorWorld:
         self.pushed = np.zeros((n, 3))  # external forces on shards for the next step (the ball)
         self.pushed_at = np.zeros((n, 3))
         self._obstacles = None
+        self._poses = None  # (pos, quat, ground offset) of the last shard_poses call
+        self._moved = np.zeros(0, bool)  # actors whose pose changed since then
 
     def push(self, shards, points, forces) -> None:
         """Apply ``forces`` at ``points`` on ``shards`` during the next step."""
@@ -64,7 +66,31 @@ class ActorWorld:
         return len(self.body_mass)
 
     def shard_poses(self) -> tuple[np.ndarray, np.ndarray]:
-        """World centroid (S, 3) and rotation quaternion (S, 4) of every shard."""
+        """World centroid (S, 3) and rotation quaternion (S, 4) of every shard (read-only arrays).
+
+        Cached: only the shards of actors that moved since the last call (and the static ones
+        when the ground moved) are recomputed, so a step costs what moves, not the building.
+        """
+        cache = self._poses
+        if cache is None or not np.array_equal(cache[2], self.ground_offset):
+            pos, quat = self._all_poses()
+        else:
+            pos, quat = cache[0], cache[1]
+            moved = self.owner >= 0
+            moved[moved] = self._moved[self.owner[moved]]
+            if moved.any():
+                pos, quat = pos.copy(), quat.copy()
+                a = self.owner[moved]
+                rot = quat_matrix(self.q[a])
+                pos[moved] = self.com[a] + np.einsum("sij,sj->si", rot, self.offset[moved])
+                quat[moved] = quat_mul(self.q[a], self.shard_q[moved])
+        self._moved[:] = False
+        pos.setflags(write=False)
+        quat.setflags(write=False)
+        self._poses = (pos, quat, self.ground_offset.copy())
+        return pos, quat
+
+    def _all_poses(self) -> tuple[np.ndarray, np.ndarray]:
         pos = self.rest + self.ground_offset
         quat = np.tile([1.0, 0, 0, 0], (len(self.mass), 1))
         moved = self.owner >= 0
@@ -123,6 +149,7 @@ class ActorWorld:
         self.ghost = np.append(self.ghost, ghost)
         self.alive = np.append(self.alive, True)
         self.still = np.append(self.still, 0)
+        self._moved = np.append(self._moved, True)
         self.owner[shards] = idx
         self.offset[shards] = r
         self.shard_q[shards] = quat[shards]
@@ -210,7 +237,6 @@ class ActorWorld:
         if n_act == 0 or not self.awake.any():
             return
         pos, quat = self.shard_poses()
-        rot = quat_matrix(quat)
         moving = np.nonzero((self.owner >= 0) & self.awake[np.maximum(self.owner, 0)])[0]
         shapes = self.shapes
         # contact points: (shard owning the point, shard whose hull it is in, point, depth, normal)
@@ -221,7 +247,8 @@ class ActorWorld:
             involved = np.unique(both)
             slot = np.zeros(len(self.mass), np.int64)
             slot[involved] = np.arange(len(involved))
-            world_v = (shapes.vertices[involved] @ rot[involved].transpose(0, 2, 1)
+            rot_inv = quat_matrix(quat[involved])  # only the shards in a pair: not the building
+            world_v = (shapes.vertices[involved] @ rot_inv.transpose(0, 2, 1)
                        + pos[involved][:, None])
             a, b = both.T
             pts = world_v[slot[a]]  # (P, V, 3)
@@ -231,7 +258,7 @@ class ActorWorld:
             if len(pi):
                 p = pts[pi, vi]
                 sb = b[pi]
-                local = np.einsum("cji,cj->ci", rot[sb], p - pos[sb])
+                local = np.einsum("cji,cj->ci", rot_inv[slot[sb]], p - pos[sb])
                 planes = shapes.planes[sb]
                 signed = np.einsum("ck,cfk->cf", local, planes[:, :, :3]) - planes[:, :, 3]
                 face = signed.argmax(1)
@@ -242,11 +269,11 @@ class ActorWorld:
                 others.append(sb[hit])
                 points.append(p[hit])
                 depths.append(depth[hit])
-                normals.append(-np.einsum("cij,cj->ci", rot[sb[hit]], nrm))
+                normals.append(-np.einsum("cij,cj->ci", rot_inv[slot[sb[hit]]], nrm))
         # the ground: corners of moving shards below its top
         low = moving[pos[moving, 2] - shapes.radius[moving] < self.ground_z + self.ground_offset[2]]
         if len(low):
-            world = np.einsum("pij,pvj->pvi", rot[low], shapes.vertices[low]) + pos[low][:, None]
+            world = np.einsum("pij,pvj->pvi", quat_matrix(quat[low]), shapes.vertices[low]) + pos[low][:, None]
             depth = self.ground_z + self.ground_offset[2] - world[..., 2]
             pi, vi = np.nonzero((depth > 0) & shapes.vertex_mask[low])
             owners.append(low[pi])
@@ -307,6 +334,7 @@ class ActorWorld:
         dq = np.concatenate([np.zeros((len(act), 1)), w], 1)
         q = self.q[act] + 0.5 * dt * quat_mul(dq, self.q[act])
         self.q[act] = q / np.linalg.norm(q, axis=1, keepdims=True)
+        self._moved[act] = True
         slow = (np.linalg.norm(self.v[act] - self.ground_velocity, axis=1) < SLEEP_SPEED) \
             & (np.linalg.norm(self.w[act], axis=1) < SLEEP_SPIN)
         self.still[act] = np.where(slow, self.still[act] + 1, 0)
