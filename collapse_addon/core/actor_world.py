@@ -16,6 +16,8 @@ STATIC = -1
 SLEEP_SPEED = 0.05  # m/s
 SLEEP_SPIN = 0.1  # rad/s
 SLEEP_STEPS = 30
+#: Moving actors of more shards than this are paired with others by a cross query (no own pairs).
+BIG_ACTOR = 32
 MAX_SPIN = 30.0  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
 
 
@@ -51,6 +53,10 @@ class ActorWorld:
         self.pushed = np.zeros((n, 3))  # external forces on shards for the next step (the ball)
         self.pushed_at = np.zeros((n, 3))
         self._obstacles = None
+        # corners of each shard (its hull's real vertices are the first of its padded row)
+        self._corners = shapes.vertex_mask.sum(1)
+        if not (shapes.vertex_mask == (np.arange(shapes.vertex_mask.shape[1]) < self._corners[:, None])).all():
+            raise ValueError("ShardShapes.vertex_mask must mark each row's first vertices")
         self._poses = None  # (pos, quat, ground offset) of the last shard_poses call
         self._moved = np.zeros(0, bool)  # actors whose pose changed since then
 
@@ -197,21 +203,9 @@ class ActorWorld:
                 hits = mtree.sparse_distance_matrix(tree, reach, output_type="ndarray")
                 pairs.append(np.column_stack([solid[near][hits["i"]], obstacles[hits["j"]]]))
         if len(solid) > 1:
-            actor = self.owner[solid]
-            ids, local = np.unique(actor, return_inverse=True)
-            if len(ids) > 1:
-                lo = np.full((len(ids), 3), np.inf)
-                hi = np.full((len(ids), 3), -np.inf)
-                np.minimum.at(lo, local, pos[solid] - radius[solid, None])
-                np.maximum.at(hi, local, pos[solid] + radius[solid, None])
-                overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
-                np.fill_diagonal(overlap, False)
-                close = solid[overlap.any(1)[local]]
-                if len(close) > 1:
-                    own = cKDTree(pos[close]).query_pairs(2 * float(radius[close].max()),
-                                                          output_type="ndarray")
-                    if len(own):
-                        pairs.append(close[own])
+            own = self._actor_pairs(pos, solid)
+            if len(own):
+                pairs.append(own)
         if not pairs:
             return np.zeros((0, 2), np.int64)
         pairs = np.concatenate(pairs)
@@ -219,6 +213,43 @@ class ActorWorld:
         keep = self.owner[a] != self.owner[b]
         keep &= np.linalg.norm(pos[a] - pos[b], axis=1) < radius[a] + radius[b]
         return pairs[keep]
+
+    def _actor_pairs(self, pos, solid) -> np.ndarray:
+        """Candidate pairs of moving shards of different actors whose boxes overlap, as
+        (lower, higher) index rows in sorted order. A big actor is queried against the others'
+        shards only: pairs within one actor (thousands in a falling block) are never listed."""
+        radius = self.shapes.radius
+        actor = self.owner[solid]
+        ids, local = np.unique(actor, return_inverse=True)
+        if len(ids) < 2:
+            return np.zeros((0, 2), np.int64)
+        lo = np.full((len(ids), 3), np.inf)
+        hi = np.full((len(ids), 3), -np.inf)
+        np.minimum.at(lo, local, pos[solid] - radius[solid, None])
+        np.maximum.at(hi, local, pos[solid] + radius[solid, None])
+        overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
+        np.fill_diagonal(overlap, False)
+        has = overlap.any(1)
+        big = has & (np.bincount(local, minlength=len(ids)) > BIG_ACTOR)
+        out = []
+        small = solid[(has & ~big)[local]]
+        if len(small) > 1:
+            found = cKDTree(pos[small]).query_pairs(2 * float(radius[small].max()), output_type="ndarray")
+            out.append(small[found])
+        later = np.arange(len(ids))
+        for g in np.nonzero(big)[0]:
+            mine = solid[local == g]
+            theirs = solid[(overlap[g] & (~big | (later > g)))[local]]
+            if not len(theirs):
+                continue
+            reach = float(radius[mine].max() + radius[theirs].max())
+            hits = cKDTree(pos[mine]).sparse_distance_matrix(cKDTree(pos[theirs]), reach,
+                                                             output_type="ndarray")
+            out.append(np.column_stack([mine[hits["i"]], theirs[hits["j"]]]))
+        if not out:
+            return np.zeros((0, 2), np.int64)
+        pairs = np.sort(np.concatenate(out).reshape(-1, 2), axis=1)
+        return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
     def step(self, dt: float) -> None:
         """Advance every awake actor by ``dt`` seconds."""
@@ -251,12 +282,16 @@ class ActorWorld:
             world_v = (shapes.vertices[involved] @ rot_inv.transpose(0, 2, 1)
                        + pos[involved][:, None])
             a, b = both.T
-            pts = world_v[slot[a]]  # (P, V, 3)
-            near = shapes.vertex_mask[a] & (np.linalg.norm(pts - pos[b][:, None], axis=2)
-                                            < shapes.radius[b][:, None])
-            pi, vi = np.nonzero(near)
+            # each pair's real corners only (ragged: shards have ~half the padded width)
+            count = self._corners[a]
+            pair_of = np.repeat(np.arange(len(a)), count)
+            corner = np.arange(len(pair_of)) - np.repeat(np.cumsum(count) - count, count)
+            pts = world_v[slot[a][pair_of], corner]  # (E, 3)
+            gap = pts - pos[b][pair_of]
+            near = np.sqrt(np.add.reduce(gap * gap, axis=1)) < shapes.radius[b][pair_of]
+            pi = pair_of[near]
             if len(pi):
-                p = pts[pi, vi]
+                p = pts[near]
                 sb = b[pi]
                 local = np.einsum("cji,cj->ci", rot_inv[slot[sb]], p - pos[sb])
                 planes = shapes.planes[sb]
