@@ -286,9 +286,10 @@ class ActorWorld:
             count = self._corners[a]
             pair_of = np.repeat(np.arange(len(a)), count)
             corner = np.arange(len(pair_of)) - np.repeat(np.cumsum(count) - count, count)
-            pts = world_v[slot[a][pair_of], corner]  # (E, 3)
-            gap = pts - pos[b][pair_of]
-            near = np.sqrt(np.add.reduce(gap * gap, axis=1)) < shapes.radius[b][pair_of]
+            width = world_v.shape[1]
+            pts = world_v.reshape(-1, 3)[np.repeat(slot[a] * width, count) + corner]  # (E, 3)
+            gap = pts - np.repeat(pos[b], count, axis=0)
+            near = np.sqrt(np.add.reduce(gap * gap, axis=1)) < np.repeat(shapes.radius[b], count)
             pi = pair_of[near]
             if len(pi):
                 p = pts[near]
