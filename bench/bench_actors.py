@@ -1,7 +1,7 @@
 """Benchmark of the actor solver: its bake against the glue bake, side by side, and its growth.
 
 Run: ``.venv/bin/python bench/bench_actors.py [--scene scenes/demolition-10.toml] [--frames N]
-[--sizes 1000,2000,5000,10000,20000] [--json OUT]``. Everything runs in this one process; bakes
+[--sizes 1000,2000,4000,8000,20000] [--json OUT]``. Everything runs in this one process; bakes
 are timed in CPU seconds of this process (on a shared machine wall-clock ratios swing with other
 jobs) and wall seconds are printed beside them.
 
@@ -62,7 +62,7 @@ def side_by_side(settings) -> dict:
     return out
 
 
-def growth(settings, sizes) -> dict:
+def growth(settings, sizes, save=None) -> dict:
     rows = []
     for n in sizes:
         shot = dataclasses.replace(settings, fracture=dataclasses.replace(settings.fracture, cell_count=n))
@@ -73,6 +73,8 @@ def growth(settings, sizes) -> dict:
                      "stress_solves": bake.settle_calls, "max_actors": int(bake.actors.max())})
         print(f"{shards.count:>6} shards: {wall:7.1f} s wall / {cpu:7.1f} s CPU, "
               f"{bake.settle_calls} stress solves, {int(bake.actors.max())} actors at most", flush=True)
+        if save is not None:  # a long run keeps what it measured so far
+            save({"rows": rows})
     x = np.log([r["shards"] for r in rows])
     y = np.log([max(r["cpu_s"], 1e-6) for r in rows])
     exponent = float(np.polyfit(x, y, 1)[0]) if len(rows) > 1 else None
@@ -85,7 +87,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", default="scenes/demolition-10.toml")
     parser.add_argument("--frames", type=int, default=None, help="shorter shot (frame_end)")
-    parser.add_argument("--sizes", default="1000,2000,5000,10000,20000")
+    parser.add_argument("--sizes", default="1000,2000,4000,8000,20000")
     parser.add_argument("--skip-side-by-side", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -94,15 +96,22 @@ def main(argv=None) -> None:
         settings = dataclasses.replace(settings, simulation=dataclasses.replace(
             settings.simulation, frame_end=args.frames))
     result = {"scene": args.scene, "frame_end": settings.simulation.frame_end}
+
+    def save(growth_so_far=None):
+        if growth_so_far is not None:
+            result["growth"] = growth_so_far
+        if args.json:
+            tmp = args.json.with_name(f".{args.json.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(result, indent=1))
+            os.replace(tmp, args.json)
+
     if not args.skip_side_by_side:
         result["side_by_side"] = side_by_side(settings)
+        save()
     sizes = [int(v) for v in args.sizes.split(",") if v]
     if sizes:
-        result["growth"] = growth(settings, sizes)
-    if args.json:
-        tmp = args.json.with_name(f".{args.json.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(result, indent=1))
-        os.replace(tmp, args.json)
+        result["growth"] = growth(settings, sizes, save)
+    save()
 
 
 if __name__ == "__main__":

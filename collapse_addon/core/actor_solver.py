@@ -18,6 +18,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from . import physics
+from .actor_local import BondIndex, local_graph
 from .actor_world import STATIC, ActorWorld
 from .break_events import BreakEvents
 from .rigid import ContactModel, ShardShapes, quat_matrix
@@ -166,6 +167,7 @@ class ActorSolver:
                                 self.graph.inertia, ground_z=ground_z, gravity=sim.gravity,
                                 contact=ContactModel(omega))
         self.alive = np.ones(self.graph.n_bonds, bool)
+        self.bond_index = BondIndex(self.graph)
         self.events: list[tuple] = []
         self.settle_calls = 0
         self.static_cache: dict = {}  # the standing building's stiffness system, kept between judgements
@@ -226,22 +228,38 @@ class ActorSolver:
     def _judge(self, nodes_mask, forces, fixed, frame, cause_of, rounds, transient=None,
                cache=None) -> np.ndarray:
         """Settle the bonds among ``nodes_mask``; record what breaks; returns the labels.
-        ``cache``: the stress solver's system kept between calls (the standing building's)."""
-        alive = self._bonds_of(nodes_mask)
+
+        With a ``cache`` (the standing building's stiffness system, kept between calls by the
+        stress solver: its node numbering is the whole graph's, broken bonds are taken out in
+        place) the whole graph is solved, nodes outside the judged set fixed and cut off. Without
+        one, the judged part is solved on its own sub-graph (``core/actor_local.py``), so judging
+        a small actor costs what the actor costs."""
         self.settle_calls += 1
-        # nodes outside the judged set are fixed: cut off (no live bond), they load nothing
-        result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
-                              max_rounds=rounds, break_fraction=BREAK_FRACTION, transient=transient,
-                              cache=cache)
+        if cache is not None:
+            alive = self._bonds_of(nodes_mask)
+            result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
+                                  max_rounds=rounds, break_fraction=BREAK_FRACTION,
+                                  transient=transient, cache=cache)
+            broken = result.broken
+            labels = result.labels
+        else:
+            nodes = np.nonzero(nodes_mask)[0]
+            bonds = self.bond_index.among(nodes, self.alive)
+            part = local_graph(self.graph, nodes, bonds)
+            result = self._settle(part, np.ones(len(bonds), bool), forces[nodes], fixed[nodes],
+                                  max_rounds=rounds, break_fraction=BREAK_FRACTION,
+                                  transient=None if transient is None else transient[nodes])
+            broken = bonds[result.broken]
+            labels = np.full(self.graph.n_nodes, -1, np.int64)
+            labels[nodes] = result.labels
         self.unfinished = not result.stable
-        broken = result.broken
         first = result.broken_round == 0
         self.last_worst = float(result.broken_ratio[first].max()) if first.any() else 0.0
         if len(broken):
             cap = self.graph.capacity_tension[broken]
             impulse = result.broken_ratio * cap * self.sim.frame_seconds
             self._cut(broken, cause_of(broken), frame, impulse)
-        return result.labels, result.supported
+        return labels, result.supported
 
     def settle_static(self, frame: int, extra=None, cause: str = "overload") -> None:
         """Judge the standing building; what loses support starts to move as actors."""
@@ -296,9 +314,11 @@ class ActorSolver:
 
     def judge_actor(self, actor: int, contact: np.ndarray, frame: int) -> None:
         """Re-judge a moving actor under its contact and inertial loads; split it if bonds fail."""
-        nodes = self.world.owner == actor
-        if nodes.sum() < 2 or not self._bonds_of(nodes).any():
+        members = self.world.actor_shards(actor)
+        if len(members) < 2 or not len(self.bond_index.among(members, self.alive)):
             return
+        nodes = np.zeros(self.graph.n_nodes, bool)
+        nodes[members] = True
         _, quat = self.world.shard_poses()
         rot = quat_matrix(quat[nodes])
         forces = np.zeros((self.graph.n_nodes, 3))

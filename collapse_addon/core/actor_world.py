@@ -16,6 +16,8 @@ STATIC = -1
 SLEEP_SPEED = 0.05  # m/s
 SLEEP_SPIN = 0.1  # rad/s
 SLEEP_STEPS = 30
+#: Moving actors of more shards than this are paired with others by a cross query (no own pairs).
+BIG_ACTOR = 32
 MAX_SPIN = 30.0  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
 
 
@@ -51,6 +53,12 @@ class ActorWorld:
         self.pushed = np.zeros((n, 3))  # external forces on shards for the next step (the ball)
         self.pushed_at = np.zeros((n, 3))
         self._obstacles = None
+        # corners of each shard (its hull's real vertices are the first of its padded row)
+        self._corners = shapes.vertex_mask.sum(1)
+        if not (shapes.vertex_mask == (np.arange(shapes.vertex_mask.shape[1]) < self._corners[:, None])).all():
+            raise ValueError("ShardShapes.vertex_mask must mark each row's first vertices")
+        self._poses = None  # (pos, quat, ground offset) of the last shard_poses call
+        self._moved = np.zeros(0, bool)  # actors whose pose changed since then
 
     def push(self, shards, points, forces) -> None:
         """Apply ``forces`` at ``points`` on ``shards`` during the next step."""
@@ -64,7 +72,31 @@ class ActorWorld:
         return len(self.body_mass)
 
     def shard_poses(self) -> tuple[np.ndarray, np.ndarray]:
-        """World centroid (S, 3) and rotation quaternion (S, 4) of every shard."""
+        """World centroid (S, 3) and rotation quaternion (S, 4) of every shard (read-only arrays).
+
+        Cached: only the shards of actors that moved since the last call (and the static ones
+        when the ground moved) are recomputed, so a step costs what moves, not the building.
+        """
+        cache = self._poses
+        if cache is None or not np.array_equal(cache[2], self.ground_offset):
+            pos, quat = self._all_poses()
+        else:
+            pos, quat = cache[0], cache[1]
+            moved = self.owner >= 0
+            moved[moved] = self._moved[self.owner[moved]]
+            if moved.any():
+                pos, quat = pos.copy(), quat.copy()
+                a = self.owner[moved]
+                rot = quat_matrix(self.q[a])
+                pos[moved] = self.com[a] + np.einsum("sij,sj->si", rot, self.offset[moved])
+                quat[moved] = quat_mul(self.q[a], self.shard_q[moved])
+        self._moved[:] = False
+        pos.setflags(write=False)
+        quat.setflags(write=False)
+        self._poses = (pos, quat, self.ground_offset.copy())
+        return pos, quat
+
+    def _all_poses(self) -> tuple[np.ndarray, np.ndarray]:
         pos = self.rest + self.ground_offset
         quat = np.tile([1.0, 0, 0, 0], (len(self.mass), 1))
         moved = self.owner >= 0
@@ -123,6 +155,7 @@ class ActorWorld:
         self.ghost = np.append(self.ghost, ghost)
         self.alive = np.append(self.alive, True)
         self.still = np.append(self.still, 0)
+        self._moved = np.append(self._moved, True)
         self.owner[shards] = idx
         self.offset[shards] = r
         self.shard_q[shards] = quat[shards]
@@ -170,21 +203,9 @@ class ActorWorld:
                 hits = mtree.sparse_distance_matrix(tree, reach, output_type="ndarray")
                 pairs.append(np.column_stack([solid[near][hits["i"]], obstacles[hits["j"]]]))
         if len(solid) > 1:
-            actor = self.owner[solid]
-            ids, local = np.unique(actor, return_inverse=True)
-            if len(ids) > 1:
-                lo = np.full((len(ids), 3), np.inf)
-                hi = np.full((len(ids), 3), -np.inf)
-                np.minimum.at(lo, local, pos[solid] - radius[solid, None])
-                np.maximum.at(hi, local, pos[solid] + radius[solid, None])
-                overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
-                np.fill_diagonal(overlap, False)
-                close = solid[overlap.any(1)[local]]
-                if len(close) > 1:
-                    own = cKDTree(pos[close]).query_pairs(2 * float(radius[close].max()),
-                                                          output_type="ndarray")
-                    if len(own):
-                        pairs.append(close[own])
+            own = self._actor_pairs(pos, solid)
+            if len(own):
+                pairs.append(own)
         if not pairs:
             return np.zeros((0, 2), np.int64)
         pairs = np.concatenate(pairs)
@@ -192,6 +213,43 @@ class ActorWorld:
         keep = self.owner[a] != self.owner[b]
         keep &= np.linalg.norm(pos[a] - pos[b], axis=1) < radius[a] + radius[b]
         return pairs[keep]
+
+    def _actor_pairs(self, pos, solid) -> np.ndarray:
+        """Candidate pairs of moving shards of different actors whose boxes overlap, as
+        (lower, higher) index rows in sorted order. A big actor is queried against the others'
+        shards only: pairs within one actor (thousands in a falling block) are never listed."""
+        radius = self.shapes.radius
+        actor = self.owner[solid]
+        ids, local = np.unique(actor, return_inverse=True)
+        if len(ids) < 2:
+            return np.zeros((0, 2), np.int64)
+        lo = np.full((len(ids), 3), np.inf)
+        hi = np.full((len(ids), 3), -np.inf)
+        np.minimum.at(lo, local, pos[solid] - radius[solid, None])
+        np.maximum.at(hi, local, pos[solid] + radius[solid, None])
+        overlap = np.all((lo[:, None] <= hi[None]) & (lo[None] <= hi[:, None]), axis=2)
+        np.fill_diagonal(overlap, False)
+        has = overlap.any(1)
+        big = has & (np.bincount(local, minlength=len(ids)) > BIG_ACTOR)
+        out = []
+        small = solid[(has & ~big)[local]]
+        if len(small) > 1:
+            found = cKDTree(pos[small]).query_pairs(2 * float(radius[small].max()), output_type="ndarray")
+            out.append(small[found])
+        later = np.arange(len(ids))
+        for g in np.nonzero(big)[0]:
+            mine = solid[local == g]
+            theirs = solid[(overlap[g] & (~big | (later > g)))[local]]
+            if not len(theirs):
+                continue
+            reach = float(radius[mine].max() + radius[theirs].max())
+            hits = cKDTree(pos[mine]).sparse_distance_matrix(cKDTree(pos[theirs]), reach,
+                                                             output_type="ndarray")
+            out.append(np.column_stack([mine[hits["i"]], theirs[hits["j"]]]))
+        if not out:
+            return np.zeros((0, 2), np.int64)
+        pairs = np.sort(np.concatenate(out).reshape(-1, 2), axis=1)
+        return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
     def step(self, dt: float) -> None:
         """Advance every awake actor by ``dt`` seconds."""
@@ -210,7 +268,6 @@ class ActorWorld:
         if n_act == 0 or not self.awake.any():
             return
         pos, quat = self.shard_poses()
-        rot = quat_matrix(quat)
         moving = np.nonzero((self.owner >= 0) & self.awake[np.maximum(self.owner, 0)])[0]
         shapes = self.shapes
         # contact points: (shard owning the point, shard whose hull it is in, point, depth, normal)
@@ -221,17 +278,23 @@ class ActorWorld:
             involved = np.unique(both)
             slot = np.zeros(len(self.mass), np.int64)
             slot[involved] = np.arange(len(involved))
-            world_v = (shapes.vertices[involved] @ rot[involved].transpose(0, 2, 1)
+            rot_inv = quat_matrix(quat[involved])  # only the shards in a pair: not the building
+            world_v = (shapes.vertices[involved] @ rot_inv.transpose(0, 2, 1)
                        + pos[involved][:, None])
             a, b = both.T
-            pts = world_v[slot[a]]  # (P, V, 3)
-            near = shapes.vertex_mask[a] & (np.linalg.norm(pts - pos[b][:, None], axis=2)
-                                            < shapes.radius[b][:, None])
-            pi, vi = np.nonzero(near)
+            # each pair's real corners only (ragged: shards have ~half the padded width)
+            count = self._corners[a]
+            pair_of = np.repeat(np.arange(len(a)), count)
+            corner = np.arange(len(pair_of)) - np.repeat(np.cumsum(count) - count, count)
+            width = world_v.shape[1]
+            pts = world_v.reshape(-1, 3)[np.repeat(slot[a] * width, count) + corner]  # (E, 3)
+            gap = pts - np.repeat(pos[b], count, axis=0)
+            near = np.sqrt(np.add.reduce(gap * gap, axis=1)) < np.repeat(shapes.radius[b], count)
+            pi = pair_of[near]
             if len(pi):
-                p = pts[pi, vi]
+                p = pts[near]
                 sb = b[pi]
-                local = np.einsum("cji,cj->ci", rot[sb], p - pos[sb])
+                local = np.einsum("cji,cj->ci", rot_inv[slot[sb]], p - pos[sb])
                 planes = shapes.planes[sb]
                 signed = np.einsum("ck,cfk->cf", local, planes[:, :, :3]) - planes[:, :, 3]
                 face = signed.argmax(1)
@@ -242,11 +305,11 @@ class ActorWorld:
                 others.append(sb[hit])
                 points.append(p[hit])
                 depths.append(depth[hit])
-                normals.append(-np.einsum("cij,cj->ci", rot[sb[hit]], nrm))
+                normals.append(-np.einsum("cij,cj->ci", rot_inv[slot[sb[hit]]], nrm))
         # the ground: corners of moving shards below its top
         low = moving[pos[moving, 2] - shapes.radius[moving] < self.ground_z + self.ground_offset[2]]
         if len(low):
-            world = np.einsum("pij,pvj->pvi", rot[low], shapes.vertices[low]) + pos[low][:, None]
+            world = np.einsum("pij,pvj->pvi", quat_matrix(quat[low]), shapes.vertices[low]) + pos[low][:, None]
             depth = self.ground_z + self.ground_offset[2] - world[..., 2]
             pi, vi = np.nonzero((depth > 0) & shapes.vertex_mask[low])
             owners.append(low[pi])
@@ -308,6 +371,7 @@ class ActorWorld:
         dq = np.concatenate([np.zeros((len(act), 1)), w], 1)
         q = self.q[act] + 0.5 * dt * quat_mul(dq, self.q[act])
         self.q[act] = q / np.linalg.norm(q, axis=1, keepdims=True)
+        self._moved[act] = True
         slow = (np.linalg.norm(self.v[act] - self.ground_velocity, axis=1) < SLEEP_SPEED) \
             & (np.linalg.norm(self.w[act], axis=1) < SLEEP_SPIN)
         self.still[act] = np.where(slow, self.still[act] + 1, 0)
