@@ -124,5 +124,12 @@ def test_demolishing_the_ground_storey_brings_the_roof_down(fractured):
     bake = bake_actors(building, shards, SimulationSpec(frame_end=frames), trigger)
     top = bake.positions[0, :, 2] > bake.positions[0, :, 2].max() - 1.0
     roof = bake.positions[:, top, 2].mean(1)
-    assert roof[-1] < 0.4 * roof[0]
+    # What stood on the demolished storey came down through it: within 2x the free-fall time from
+    # the roof + 1 s the roof has dropped by at least that storey's height (to the base of the
+    # storey above). A two-storey timber house (FZK) lands on its ground slab at 48% of its height;
+    # the 40% bar of a tall frame would ask its upper storey to crush itself as well.
+    ground = GROUND_STOREY[name]
+    storey_height = (min(e.lo[2] for e in building.elements if e.storey > ground)
+                     - min(e.lo[2] for e in building.elements if e.storey == ground))
+    assert roof[0] - roof[-1] >= storey_height
     assert (bake.events.cause == "trigger").any()
