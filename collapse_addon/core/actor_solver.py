@@ -352,19 +352,22 @@ class ActorSolver:
                 self._give_way(nodes, labels, contact)
 
     def _out_of_ground(self, actor: int) -> None:
-        """A crushed shard starts on the ground, not in it: the block it was part of sank into the
-        ground by a penetration shared among all its contacts; left there, the ground's penalty
-        spring (stiffness for this one shard) would throw it up at ~omega x depth."""
+        """A crushed shard caught below the ground stays there: the block it left had sunk into
+        the ground by a penetration shared among all its contacts. Pushed out by the ground's
+        penalty spring (stiff for this one shard) it was thrown 7-11 m up; lifted onto the ground
+        it popped up by its own height in one frame, into the block still landing on it. Crushed
+        under that block, it is buried rubble: asleep where it is (it collides with nothing but
+        the ground, so the block above is not held by it)."""
         w = self.world
         pos, quat = w.shard_poses()
         shards = w.actor_shards(actor)
         rot = quat_matrix(quat[shards])
         verts = np.einsum("sij,svj->svi", rot, w.shapes.vertices[shards]) + pos[shards][:, None]
         low = float(verts[..., 2][w.shapes.vertex_mask[shards]].min())
-        depth = w.ground_z + w.ground_offset[2] - low
-        if depth > 0:
-            w.com[actor, 2] += depth
-            w.v[actor, 2] = max(w.v[actor, 2], w.ground_velocity[2])
+        if low < w.ground_z + w.ground_offset[2]:
+            w.v[actor] = w.ground_velocity
+            w.w[actor] = 0.0
+            w.awake[actor] = False
 
     def _give_way(self, nodes: np.ndarray, labels: np.ndarray, contact: np.ndarray) -> None:
         """The crushed shards' storey gave way: give the pieces that go on falling the impulse it
@@ -385,7 +388,17 @@ class ActorSolver:
         touching = np.linalg.norm(contact, axis=1) > 0
         held = np.unique(self.world.owner[nodes & touching])
         going = np.setdiff1d(np.unique(self.world.owner[nodes & ~crushed]), held)
-        self.world.v[going] += dv
+        w = self.world
+        for actor in going:
+            # energy: a piece given back what the storey could not carry is never faster than
+            # free fall from where it started (the penalty contacts' rebound is in the impulse)
+            shards = w.actor_shards(actor)
+            mass = self.graph.mass[shards]
+            drop = float(mass @ self.graph.centroid[shards, 2] / mass.sum() - w.com[actor, 2])
+            limit = max(np.sqrt(2.0 * self.sim.gravity * max(drop, 0.0)), float(np.linalg.norm(w.v[actor])))
+            v = w.v[actor] + dv
+            speed = float(np.linalg.norm(v))
+            w.v[actor] = v if speed <= limit else v * (limit / speed)
 
     # ---------------------------------------------------------------------------- triggers
 
