@@ -10,6 +10,7 @@ a ``BreakEvents`` row. Nothing moves before the trigger frame. See ``docs/actors
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -254,7 +255,10 @@ class ActorSolver:
             labels[nodes] = result.labels
         self.unfinished = not result.stable
         first = result.broken_round == 0
-        self.last_worst = float(result.broken_ratio[first].max()) if first.any() else 0.0
+        # to 5 significant digits: the solve is good to ~1e-5 (CG tolerance 3e-5), and the digits
+        # beyond differ between NumPy/BLAS builds; the crush relief scales a velocity by it, and a
+        # chaotic collapse would turn those last bits into another collapse on another Blender line
+        self.last_worst = float(f"{result.broken_ratio[first].max():.5g}") if first.any() else 0.0
         if len(broken):
             cap = self.graph.capacity_tension[broken]
             impulse = result.broken_ratio * cap * self.sim.frame_seconds
@@ -380,10 +384,12 @@ class ActorSolver:
             return
         # the landing's contact impulse over this frame and the last one, each given back once
         now, before = nodes & ~self.relieved[0], nodes & ~self.relieved[1]
-        impulse = (contact[now].sum(0) + self.prev_contact[before].sum(0)) * self.sim.frame_seconds
+        # exact sums (math.fsum): NumPy versions order long reductions differently, and a chaotic
+        # collapse turns a last-bit difference into another collapse on another Blender line
+        impulse = (_exact_sum(contact[now]) + _exact_sum(self.prev_contact[before])) * self.sim.frame_seconds
         self.relieved[0] |= nodes
         self.relieved[1] |= nodes
-        dv = crush_relief(impulse, self.last_worst, float(self.graph.mass[nodes].sum()))
+        dv = crush_relief(impulse, self.last_worst, math.fsum(self.graph.mass[nodes]))
         # only pieces held through the bonds that broke (touching nothing themselves) go on
         touching = np.linalg.norm(contact, axis=1) > 0
         held = np.unique(self.world.owner[nodes & touching])
@@ -394,10 +400,10 @@ class ActorSolver:
             # free fall from where it started (the penalty contacts' rebound is in the impulse)
             shards = w.actor_shards(actor)
             mass = self.graph.mass[shards]
-            drop = float(mass @ self.graph.centroid[shards, 2] / mass.sum() - w.com[actor, 2])
-            limit = max(np.sqrt(2.0 * self.sim.gravity * max(drop, 0.0)), float(np.linalg.norm(w.v[actor])))
+            drop = math.fsum(mass * self.graph.centroid[shards, 2]) / math.fsum(mass) - float(w.com[actor, 2])
+            limit = max(math.sqrt(2.0 * self.sim.gravity * max(drop, 0.0)), _length(w.v[actor]))
             v = w.v[actor] + dv
-            speed = float(np.linalg.norm(v))
+            speed = _length(v)
             w.v[actor] = v if speed <= limit else v * (limit / speed)
 
     # ---------------------------------------------------------------------------- triggers
@@ -621,3 +627,12 @@ def bake_actors(building, shards, sim, trigger, *, materials=None,
                 progress: Callable[[int, int], None] | None = None) -> ActorBake:
     """Run the actor solver over the whole shot (see ``ActorSolver``)."""
     return ActorSolver(building, shards, sim, trigger, materials=materials).run(progress)
+
+
+def _exact_sum(rows: np.ndarray) -> np.ndarray:
+    """Column sums of ``rows`` (K, 3), correctly rounded whatever NumPy's summation order."""
+    return np.array([math.fsum(col) for col in np.asarray(rows, float).T]).reshape(3)
+
+
+def _length(v) -> float:
+    return math.sqrt(math.fsum(float(x) * float(x) for x in v))
