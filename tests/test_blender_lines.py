@@ -208,17 +208,19 @@ def compare_shots(here: Path, reference: Path) -> dict:
         report.pop("wall_clock_s", None)
     frames = [sorted((p / "frames").glob("*.png")) for p in (here, reference)]
     assert frames[0] and [f.name for f in frames[0]] == [f.name for f in frames[1]]
-    worst, off_by_more_than_1, mean = 0, 0.0, 0.0
+    worst, p999, off_by_more_than_1, mean = 0, 0.0, 0.0, 0.0
     for a, b in zip(*frames, strict=True):
         diff = np.abs(np.asarray(Image.open(a).convert("RGB"), np.int16)
                       - np.asarray(Image.open(b).convert("RGB"), np.int16))
         step = diff.max(axis=2)
         worst = max(worst, int(step.max()))
+        p999 = max(p999, float(np.percentile(step, 99.9)))
         off_by_more_than_1 = max(off_by_more_than_1, float((step > 1).mean()))
         mean = max(mean, float(diff.mean()))
     return {"report": _numbers_close(reports[0], reports[1]),
             "shards": [r["shards"] for r in reports], "frames": len(frames[0]),
-            "worst_pixel_step": worst, "pixels_off_by_more_than_1": off_by_more_than_1,
+            "worst_pixel_step": worst, "p999_pixel_step": p999,
+            "pixels_off_by_more_than_1": off_by_more_than_1,
             "mean_pixel_step": mean,
             "blender": [json.loads((p / "manifest.json").read_text())["blender"]["version"]
                         for p in (here, reference)]}
@@ -240,10 +242,13 @@ def test_demo_shot_matches_the_reference_blender(tmp_path):
     # and anti-aliasing of the film look (rubble edges, contact shadows) differ between lines.
     # Measured against 5.3 on the demo (2026-12-01): 4.5 mean 0.46/255, at most 55/255 on 11% of
     # the pixels; 4.2 mean 1.47/255, at most 72/255 on 23% (before the look: 2/255 and 6/255).
+    # The step is bounded at the 99.9th percentile of each frame: with rough breaks and rebar a
+    # handful of pixels (0.005%) differ by up to 104/255 from one run to the next on one line
+    # (5.1.2, same physics); a moved shard would shift far more than 0.1% of the frame.
     if tuple(int(v) for v in importlib.metadata.version("bpy").split(".")[:2]) >= (4, 5):
-        assert result["mean_pixel_step"] < 1.0 and result["worst_pixel_step"] <= 80
+        assert result["mean_pixel_step"] < 1.0 and result["p999_pixel_step"] <= 80
     else:
-        assert result["mean_pixel_step"] < 2.0 and result["worst_pixel_step"] <= 100
+        assert result["mean_pixel_step"] < 2.0 and result["p999_pixel_step"] <= 100
 
 
 def test_a_long_cycles_frame_prints_blenders_own_progress_at_a_low_rate(clean_scene, tmp_path,
