@@ -193,13 +193,18 @@ def attach(scene, rms: float, *, seed: int, events=None, positions=None, rotatio
     return counts
 
 
+def twin_of(shard):
+    """The shard's render twin (its rough surface and rebar), or None."""
+    return bpy.data.objects.get(shard[TWIN_KEY]) if TWIN_KEY in shard else None
+
+
 def swap_in(shards) -> list:
     """For an export: each shard with a twin takes the twin's mesh for the duration (the shard's
     own keyed motion, the twin's rough surface and rebar; evaluating the twins as well made the
     Alembic export of the demo 3.6x slower). Returns what ``swap_out`` restores."""
     swapped = []
     for ob in shards:
-        twin = bpy.data.objects.get(ob.get(TWIN_KEY, "")) if TWIN_KEY in ob else None
+        twin = twin_of(ob)
         if twin is not None:  # the exporters skip what does not render: swap that too
             swapped.append((ob, twin))
             ob.data, twin.data = twin.data, ob.data
@@ -214,9 +219,9 @@ def swap_out(swapped) -> None:
 
 
 def render_objects(shards) -> list:
-    """What the exports should carry for these shard objects: the render twin where one exists."""
+    """What renders for these shard objects: the render twin where one exists, else the shard."""
     out = []
     for ob in shards:
-        twin = bpy.data.objects.get(ob.get(TWIN_KEY, "")) if TWIN_KEY in ob else None
+        twin = twin_of(ob)
         out.append(twin if twin is not None else ob)
     return out

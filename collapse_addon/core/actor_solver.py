@@ -351,11 +351,11 @@ class ActorSolver:
                 crushed = CRUSH and cause == "impact" and len(piece) == 1
                 actor = self.world.make_actor(piece, ghost=crushed)
                 if crushed:
-                    self._out_of_ground(actor)
+                    self._bury_below_ground(actor)
             if CRUSH and CRUSH_RELIEF and cause == "impact":
                 self._give_way(nodes, labels, contact)
 
-    def _out_of_ground(self, actor: int) -> None:
+    def _bury_below_ground(self, actor: int) -> None:
         """A crushed shard caught below the ground stays there: the block it left had sunk into
         the ground by a penetration shared among all its contacts. Pushed out by the ground's
         penalty spring (stiff for this one shard) it was thrown 7-11 m up; lifted onto the ground
