@@ -22,9 +22,19 @@ def effective_mass(body_mass, body_inertia, q, com, actors, points, normals) -> 
     if not len(actors):
         return np.zeros(0)
     ids, local = np.unique(actors, return_inverse=True)
-    rot = quat_matrix(q[ids])
-    inv = np.linalg.inv(body_inertia[ids])
-    inv_world = np.einsum("aij,ajk,alk->ail", rot, inv, rot)[local]
-    arm = np.cross(points - com[actors], normals)
-    turn = np.einsum("ci,cij,cj->c", arm, inv_world, arm)
-    return 1.0 / (1.0 / body_mass[actors] + np.maximum(turn, 0.0))
+    inv_world = world_inverse_inertia(body_inertia[ids], q[ids])[local]
+    return turning_mass(body_mass[actors], inv_world, points - com[actors], normals)
+
+
+def world_inverse_inertia(body_inertia, q) -> np.ndarray:
+    """(A, 3, 3) inverse inertia in the world of bodies with rest ``body_inertia`` turned by ``q``."""
+    rot = quat_matrix(q)
+    return np.einsum("aij,ajk,alk->ail", rot, np.linalg.inv(body_inertia), rot)
+
+
+def turning_mass(mass, inv_world, arm, normals) -> np.ndarray:
+    """(C,) effective mass of bodies of ``mass`` (C,) and world inverse inertia (C, 3, 3) pushed
+    along ``normals`` at ``arm`` (C, 3) from their centre of mass."""
+    lever = np.cross(arm, normals)
+    turn = np.einsum("ci,cij,cj->c", lever, inv_world, lever)
+    return 1.0 / (1.0 / mass + np.maximum(turn, 0.0))
