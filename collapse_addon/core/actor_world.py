@@ -58,6 +58,7 @@ class ActorWorld:
         # corners of each shard (its hull's real vertices are the first of its padded row)
         self._corners = shapes.vertex_mask.sum(1)
         real = shapes.planes[:, :, 3] < PADDED_FACE
+        self._size_split = float(np.percentile(shapes.radius, 75))  # for the broad phase's classes
         self._faces = np.where(real.any(1), real.shape[1] - real[:, ::-1].argmax(1), 0)  # past the last real one
         if not (shapes.vertex_mask == (np.arange(shapes.vertex_mask.shape[1]) < self._corners[:, None])).all():
             raise ValueError("ShardShapes.vertex_mask must mark each row's first vertices")
@@ -236,31 +237,58 @@ class ActorWorld:
         out = []
         small = solid[(has & ~big)[local]]
         if len(small) > 1:
-            found = cKDTree(pos[small]).query_pairs(2 * float(radius[small].max()), output_type="ndarray")
-            out.append(small[found])
+            out += self._sphere_pairs(pos, small)
         later = np.arange(len(ids))
         for g in np.nonzero(big)[0]:
-            mine = solid[local == g]
             theirs = solid[(overlap[g] & (~big | (later > g)))[local]]
-            if not len(theirs):
-                continue
-            reach = float(radius[mine].max() + radius[theirs].max())
-            hits = cKDTree(pos[mine]).sparse_distance_matrix(cKDTree(pos[theirs]), reach,
-                                                             output_type="ndarray")
-            out.append(np.column_stack([mine[hits["i"]], theirs[hits["j"]]]))
+            if len(theirs):
+                out += self._sphere_pairs(pos, solid[local == g], theirs)
         if not out:
             return np.zeros((0, 2), np.int64)
-        pairs = np.concatenate(out).reshape(-1, 2)
-        # the exact test before the sort: the reach above is the largest shards', so most
-        # candidates (80% in a collapsing block) are too far apart for their own bounding spheres
-        a, b = pairs.T
-        gap = pos[a] - pos[b]
-        reach = radius[a] + radius[b]
-        pairs = pairs[(self.owner[a] != self.owner[b])
-                      & (np.einsum("ij,ij->i", gap, gap) < reach * reach)]
+        pairs = np.concatenate(out)
+        pairs = pairs[self.owner[pairs[:, 0]] != self.owner[pairs[:, 1]]]
         low, high = pairs.min(1), pairs.max(1)
         order = np.argsort(low * len(self.mass) + high, kind="stable")
         return np.column_stack([low[order], high[order]])
+
+    def _sphere_pairs(self, pos, mine, theirs=None) -> list[np.ndarray]:
+        """Pairs of shards, ``mine`` x ``theirs`` (or within ``mine``), whose bounding spheres
+        overlap. Queried by size class: one reach set by the biggest shards lists ~5x more
+        candidates than overlap (17x for a falling block against the debris below it)."""
+        radius = self.shapes.radius
+        split = self._size_split
+        mine_classes = [c for c in (mine[radius[mine] <= split], mine[radius[mine] > split]) if len(c)]
+        if theirs is None:
+            groups = [(m, None) for m in mine_classes]
+            if len(mine_classes) == 2:
+                groups.append((mine_classes[0], mine_classes[1]))
+        else:
+            their_classes = [c for c in (theirs[radius[theirs] <= split], theirs[radius[theirs] > split])
+                             if len(c)]
+            groups = [(m, t) for m in mine_classes for t in their_classes]
+        trees = {}
+
+        def tree(shards):
+            key = (id(shards), len(shards))
+            if key not in trees:
+                trees[key] = cKDTree(pos[shards])
+            return trees[key]
+
+        out = []
+        for m, t in groups:
+            if t is None:
+                if len(m) < 2:
+                    continue
+                found = tree(m).query_pairs(2 * float(radius[m].max()), output_type="ndarray")
+                a, b = m[found[:, 0]], m[found[:, 1]]
+                gap = pos[a] - pos[b]
+                dist = np.sqrt(np.einsum("ij,ij->i", gap, gap))
+            else:
+                reach = float(radius[m].max() + radius[t].max())
+                hits = tree(m).sparse_distance_matrix(tree(t), reach, output_type="ndarray")
+                a, b, dist = m[hits["i"]], t[hits["j"]], hits["v"]
+            out.append(np.column_stack([a, b])[dist < radius[a] + radius[b]])
+        return out
 
     def step(self, dt: float) -> None:
         """Advance every awake actor by ``dt`` seconds."""
@@ -310,10 +338,9 @@ class ActorWorld:
 
         Returns (owning shard, other shard, point, depth, normal) per contact; the normal points
         out of the other shard's face of least penetration. Work goes to where contacts can be:
-        the hulls' faces are carried into the world once per shard, a pair direction whose corners
-        all lie beyond one face of the other hull (the first shard's bounding sphere beyond that
-        plane) is dropped whole (a third to two thirds of them in a collapsing block), and only
-        corners within the other's bounding sphere are tested against its faces.
+        the hulls' corners and faces are carried into the world once per shard, pairs whose world
+        boxes are apart are dropped, and only corners inside the other hull's box (one in six at
+        the end of demolition-10) are tested against its faces.
         """
         shapes = self.shapes
         involved = np.unique(pairs)
@@ -333,26 +360,17 @@ class ActorWorld:
         offset_w = planes[:, :, 3] + np.einsum("ifk,ik->if", normal_w, pos[involved])
         a, b = np.concatenate([pairs, pairs[:, ::-1]]).T
         sa, sb = slot[a], slot[b]
-        beyond = np.einsum("pfk,pk->pf", normal_w[sb], pos[a]) - offset_w[sb]
-        keep = beyond.max(1) < shapes.radius[a]
-        a, b, sa, sb = a[keep], b[keep], sa[keep], sb[keep]
-        separating = beyond[keep].argmax(1)
-        # each pair's real corners only (ragged: shards have ~half the padded width)
-        count = self._corners[a]
-        pair_of = np.repeat(np.arange(len(a)), count)
-        corner = np.arange(len(pair_of)) - np.repeat(np.cumsum(count) - count, count)
-        width = world_v.shape[1]
-        pts = world_v.reshape(-1, 3)[np.repeat(sa * width, count) + corner]  # (E, 3)
-        near = np.all((pts >= np.repeat(lo[sb], count, axis=0))
-                      & (pts <= np.repeat(hi[sb], count, axis=0)), axis=1)
-        pi = pair_of[near]
-        p = pts[near]
+        # the corners of the first shard inside the other's box: a padded row gathers whole
+        # (one copy per pair, ~9 real corners in 18), the box tested axis by axis
+        cand = world_v[sa]  # (P, V, 3)
+        low, high = lo[sb], hi[sb]
+        inside_box = shapes.vertex_mask[a].copy()
+        for k in range(3):
+            axis = cand[:, :, k]
+            inside_box &= (axis >= low[:, k, None]) & (axis <= high[:, k, None])
+        pi, vi = np.nonzero(inside_box)
+        p = cand[pi, vi]
         other = sb[pi]
-        # first against the face of the other hull that faces this shard most (most near corners
-        # are outside it: ~4% of them are contacts), then the few left against every face
-        first = separating[pi]
-        inside = np.einsum("ck,ck->c", p, normal_w[other, first]) < offset_w[other, first]
-        pi, p, other = pi[inside], p[inside], other[inside]
         signed = np.einsum("ck,cfk->cf", p, normal_w[other]) - offset_w[other]
         face = signed.argmax(1)
         depth = -signed[np.arange(len(pi)), face]
