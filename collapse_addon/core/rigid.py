@@ -60,26 +60,39 @@ class ShardShapes:
         fmax = int(fcounts.max(initial=1))
         verts = np.zeros((n, vmax, 3))
         vmask = np.zeros((n, vmax), bool)
+        owner = np.repeat(np.arange(n), counts)
+        local = shards.vertices - shards.centroid[owner]
+        rank = np.arange(len(owner)) - np.repeat(shards.vertex_start[:-1], counts)
+        fits = counts[owner] <= vmax
+        verts[owner[fits], rank[fits]] = local[fits]
+        vmask[owner[fits], rank[fits]] = True
+        for s in np.flatnonzero(counts > vmax):  # keep an even spread of a many-cornered shard's
+            v0 = shards.vertex_start[s]
+            pick = np.linspace(0, counts[s] - 1, vmax).round().astype(int)
+            verts[s] = local[v0 + pick]
+            vmask[s] = True
         planes = np.zeros((n, fmax, 4))
         planes[:, :, 3] = 1e9
-        starts = shards.loop_start
-        for s in range(n):
-            v0, v1 = shards.vertex_start[s], shards.vertex_start[s + 1]
-            local = shards.vertices[v0:v1] - shards.centroid[s]
-            if len(local) > vmax:  # keep an even spread of corners of a many-cornered shard
-                local = local[np.linspace(0, len(local) - 1, vmax).round().astype(int)]
-            verts[s, :len(local)] = local
-            vmask[s, :len(local)] = True
-            for k, f in enumerate(range(shards.face_start[s], shards.face_start[s + 1])):
-                ring = shards.vertices[shards.loops[starts[f]:starts[f] + shards.face_sizes[f]]]
-                ring = ring - shards.centroid[s]
-                nrm = np.cross(ring - ring.mean(0), np.roll(ring, -1, 0) - ring.mean(0)).sum(0)
-                length = np.linalg.norm(nrm)
-                if length < 1e-12:
-                    continue
-                nrm /= length
-                planes[s, k, :3] = nrm
-                planes[s, k, 3] = float(np.max(ring @ nrm))
+        sizes = shards.face_sizes
+        if len(sizes):
+            # each face's normal from its ring about its mean (robust to slightly non-planar
+            # rings), its offset the farthest corner along it; all faces at once
+            face_owner = np.repeat(np.arange(n), fcounts)
+            starts = shards.loop_start
+            loop_face = np.repeat(np.arange(len(sizes)), sizes)
+            ring = shards.vertices[shards.loops] - shards.centroid[face_owner[loop_face]]
+            mean = np.add.reduceat(ring, starts, axis=0) / sizes[:, None]
+            following = np.arange(len(ring)) + 1
+            following[starts + sizes - 1] = starts
+            rel = ring - mean[loop_face]
+            nrm = np.add.reduceat(np.cross(rel, rel[following]), starts, axis=0)
+            length = np.linalg.norm(nrm, axis=1)
+            good = length >= 1e-12
+            nrm[good] /= length[good, None]
+            offset = np.maximum.reduceat(np.einsum("lk,lk->l", ring, nrm[loop_face]), starts)
+            slot = np.arange(len(sizes)) - np.repeat(shards.face_start[:-1], fcounts)
+            planes[face_owner[good], slot[good], :3] = nrm[good]
+            planes[face_owner[good], slot[good], 3] = offset[good]
         radius = np.linalg.norm(verts, axis=2).max(1)
         return cls(verts, vmask, planes, radius)
 
