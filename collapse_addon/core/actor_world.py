@@ -20,7 +20,10 @@ SLEEP_STEPS = 30
 #: Moving actors of more shards than this are paired with others by a cross query (no own pairs).
 BIG_ACTOR = 32
 PADDED_FACE = 1e8  # a padded face's offset (``ShardShapes``: 1e9) never binds
-MAX_SPIN = 30.0  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
+MAX_SPIN = 30.0
+#: The broad phase's pair list: each shard's sphere grown by what it covers in this many steps
+PAIR_STEPS = 5
+MIN_SKIN = 0.05  # m, plus that: a shard at rest may start to move  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
 
 
 class ActorWorld:
@@ -55,6 +58,9 @@ class ActorWorld:
         self.pushed = np.zeros((n, 3))  # external forces on shards for the next step (the ball)
         self.pushed_at = np.zeros((n, 3))
         self._obstacles = None
+        self._structure = 0  # bumped whenever actors are made (shards change owner)
+        # (key, awake actors, listed pairs, positions, ground offset, skins, ground skin)
+        self._pair_cache = None
         # corners of each shard (its hull's real vertices are the first of its padded row)
         self._corners = shapes.vertex_mask.sum(1)
         real = shapes.planes[:, :, 3] < PADDED_FACE
@@ -162,6 +168,7 @@ class ActorWorld:
         self.still = np.append(self.still, 0)
         self._moved = np.append(self._moved, True)
         self.owner[shards] = idx
+        self._structure += 1
         self.offset[shards] = r
         self.shard_q[shards] = quat[shards]
         for p in np.unique(parents[parents >= 0]):
@@ -191,14 +198,60 @@ class ActorWorld:
             self._obstacles = (key, idx, cKDTree(pos[idx] - self.ground_offset) if len(idx) else None)
         return self._obstacles[1], self._obstacles[2]
 
-    def _pairs(self, pos, moving):
-        """Shard pairs whose bounding spheres overlap: moving vs still, and across moving actors."""
+    def _pairs(self, pos, moving, dt):
+        """Shard pairs whose bounding spheres overlap: moving vs still, and across moving actors,
+        in one canonical (sorted) order.
+
+        A Verlet list: each shard's sphere is grown by a skin, what it would cover in
+        ``PAIR_STEPS`` steps at its speed now (the static building's: the ground's), the pairs
+        whose grown spheres overlap are listed once and kept while every shard stays within its
+        skin of where it was then and no actor was made, woke, fell asleep or was cut loose; each
+        step only tests the listed pairs: exactly the pairs a fresh search would find.
+        """
         radius = self.shapes.radius
+        key = (self._structure, self.ghost.tobytes())
+        cache = self._pair_cache
+        # an actor falling asleep keeps the list (its pairs with still shards drop out below);
+        # one waking up, or a new actor, needs its pairs with what does not move
+        valid = cache is not None and cache[0] == key and not np.any(self.awake & ~cache[1])
+        if valid:
+            _, _, listed, then, ground_then, skin, ground_skin = cache
+            gap = pos[moving] - then[moving]
+            valid = bool(np.all(np.einsum("ij,ij->i", gap, gap) < skin[moving] ** 2))
+            valid &= float(np.linalg.norm(self.ground_offset - ground_then)) < ground_skin
+        if not valid:
+            horizon = dt * PAIR_STEPS
+            ground_skin = MIN_SKIN + 2.0 * horizon * float(np.linalg.norm(self.ground_velocity))
+            skin = np.zeros(len(self.mass))
+            skin[self.owner == STATIC] = ground_skin
+            skin[moving] = MIN_SKIN + 2.0 * horizon * self._shard_speed(moving)
+            listed = self._pairs_within(pos, moving, radius + skin)
+            self._pair_cache = (key, self.awake.copy(), listed, pos, self.ground_offset.copy(),
+                                skin, ground_skin)
+        else:
+            listed = cache[2]
+            if len(listed) and not np.array_equal(self.awake, cache[1]):
+                going = np.zeros(len(self.mass), bool)
+                going[moving] = True
+                listed = listed[going[listed[:, 0]] | going[listed[:, 1]]]
+        a, b = listed.T
+        gap = pos[a] - pos[b]
+        reach = radius[a] + radius[b]
+        return listed[np.einsum("ij,ij->i", gap, gap) < reach * reach]
+
+    def _shard_speed(self, shards) -> np.ndarray:
+        """Bound on the speed of ``shards``' centroids (moving ones): |v| + |w| |offset|."""
+        a = self.owner[shards]
+        arm = np.linalg.norm(self.offset[shards], axis=1)
+        return np.linalg.norm(self.v[a], axis=1) + np.linalg.norm(self.w[a], axis=1) * arm
+
+    def _pairs_within(self, pos, moving, grown) -> np.ndarray:
+        """Pairs whose spheres of radius ``grown`` (S,) overlap, sorted by (first, second)."""
         pairs = []
         obstacles, tree = self._obstacle_tree(pos)
         solid = moving[~self.ghost[self.owner[moving]]]
         if len(solid) and tree is not None:
-            reach = float(radius[solid].max() + radius[obstacles].max())
+            reach = float(grown[solid].max() + grown[obstacles].max())
             query = pos[solid] - self.ground_offset
             # only shards with a still shard within reach (the front of a falling block)
             dist, _ = tree.query(query, k=1, distance_upper_bound=reach)
@@ -207,21 +260,22 @@ class ActorWorld:
                 mtree = cKDTree(query[near])
                 hits = mtree.sparse_distance_matrix(tree, reach, output_type="ndarray")
                 a, b = solid[near][hits["i"]], obstacles[hits["j"]]
-                # their own bounding spheres overlap (``reach`` is the largest shards')
-                pairs.append(np.column_stack([a, b])[hits["v"] < radius[a] + radius[b]])
+                # their own spheres overlap (``reach`` is the largest ones')
+                pairs.append(np.column_stack([a, b])[hits["v"] < grown[a] + grown[b]])
         if len(solid) > 1:
-            own = self._actor_pairs(pos, solid)  # tested the same way
+            own = self._actor_pairs(pos, solid, grown)  # tested the same way
             if len(own):
                 pairs.append(own)
         if not pairs:
             return np.zeros((0, 2), np.int64)
-        return np.concatenate(pairs)
+        pairs = np.concatenate(pairs)
+        return pairs[np.argsort(pairs[:, 0] * len(self.mass) + pairs[:, 1], kind="stable")]
 
-    def _actor_pairs(self, pos, solid) -> np.ndarray:
+    def _actor_pairs(self, pos, solid, radius=None) -> np.ndarray:
         """Candidate pairs of moving shards of different actors whose boxes overlap, as
         (lower, higher) index rows in sorted order. A big actor is queried against the others'
         shards only: pairs within one actor (thousands in a falling block) are never listed."""
-        radius = self.shapes.radius
+        radius = self.shapes.radius if radius is None else radius
         actor = self.owner[solid]
         ids, local = np.unique(actor, return_inverse=True)
         if len(ids) < 2:
@@ -237,12 +291,12 @@ class ActorWorld:
         out = []
         small = solid[(has & ~big)[local]]
         if len(small) > 1:
-            out += self._sphere_pairs(pos, small)
+            out += self._sphere_pairs(pos, radius, small)
         later = np.arange(len(ids))
         for g in np.nonzero(big)[0]:
             theirs = solid[(overlap[g] & (~big | (later > g)))[local]]
             if len(theirs):
-                out += self._sphere_pairs(pos, solid[local == g], theirs)
+                out += self._sphere_pairs(pos, radius, solid[local == g], theirs)
         if not out:
             return np.zeros((0, 2), np.int64)
         pairs = np.concatenate(out)
@@ -251,11 +305,10 @@ class ActorWorld:
         order = np.argsort(low * len(self.mass) + high, kind="stable")
         return np.column_stack([low[order], high[order]])
 
-    def _sphere_pairs(self, pos, mine, theirs=None) -> list[np.ndarray]:
-        """Pairs of shards, ``mine`` x ``theirs`` (or within ``mine``), whose bounding spheres
-        overlap. Queried by size class: one reach set by the biggest shards lists ~5x more
+    def _sphere_pairs(self, pos, radius, mine, theirs=None) -> list[np.ndarray]:
+        """Pairs of shards, ``mine`` x ``theirs`` (or within ``mine``), whose spheres of
+        ``radius`` (S,) overlap. Queried by size class: one reach set by the biggest shards lists ~5x more
         candidates than overlap (17x for a falling block against the debris below it)."""
-        radius = self.shapes.radius
         split = self._size_split
         mine_classes = [c for c in (mine[radius[mine] <= split], mine[radius[mine] > split]) if len(c)]
         if theirs is None:
@@ -311,7 +364,7 @@ class ActorWorld:
         shapes = self.shapes
         # contact points: (shard owning the point, shard whose hull it is in, point, depth, normal)
         owners, others, points, depths, normals = [], [], [], [], []
-        pairs = self._pairs(pos, moving)
+        pairs = self._pairs(pos, moving, dt)
         if len(pairs):
             found = self._hull_contacts(pos, quat, pairs)
             for out, part in zip((owners, others, points, depths, normals), found, strict=True):
