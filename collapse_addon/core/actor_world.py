@@ -424,7 +424,11 @@ class ActorWorld:
         pi, vi = np.nonzero(inside_box)
         p = cand[pi, vi]
         other = sb[pi]
-        signed = np.einsum("ck,cfk->cf", p, normal_w[other]) - offset_w[other]
+        # n . p - d face by face as three gathered products (einsum over a gathered (C, F, 3)
+        # costs ~40% more)
+        signed = -offset_w[other]
+        for k in range(3):
+            signed += normal_w[:, :, k][other] * p[:, k, None]
         face = signed.argmax(1)
         depth = -signed[np.arange(len(pi)), face]
         hit = depth > 0

@@ -35,6 +35,8 @@ def world_inverse_inertia(body_inertia, q) -> np.ndarray:
 def turning_mass(mass, inv_world, arm, normals) -> np.ndarray:
     """(C,) effective mass of bodies of ``mass`` (C,) and world inverse inertia (C, 3, 3) pushed
     along ``normals`` at ``arm`` (C, 3) from their centre of mass."""
-    lever = np.cross(arm, normals)
-    turn = np.einsum("ci,cij,cj->c", lever, inv_world, lever)
+    lever = np.stack([arm[:, 1] * normals[:, 2] - arm[:, 2] * normals[:, 1],
+                      arm[:, 2] * normals[:, 0] - arm[:, 0] * normals[:, 2],
+                      arm[:, 0] * normals[:, 1] - arm[:, 1] * normals[:, 0]], 1)
+    turn = np.einsum("ci,ci->c", lever, np.einsum("cij,cj->ci", inv_world, lever))
     return 1.0 / (1.0 / mass + np.maximum(turn, 0.0))
