@@ -101,14 +101,36 @@ def _row_sum(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _centre_normal(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (n, 3) and unit normals (n, 3) of n faces of m corners (n, m, 3), bit for bit what
+    ``corners.mean(0)`` and ``_face_normal`` give one face at a time."""
+    m = corners.shape[1]
+    centre = _row_sum(corners) / m
+    n = _row_sum(np.cross(corners - centre[:, None], np.roll(corners, -1, 1) - centre[:, None]))
+    return centre, n / np.array([max(np.linalg.norm(v), 1e-30) for v in n])[:, None]
+
+
+def face_frames(surfaces, shards=None) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (the corners' mean) and unit normal (F, 3) of every face of ``surfaces`` (of the
+    ``shards`` given; NaN elsewhere)."""
+    sizes = np.asarray(surfaces.face_sizes)
+    starts = surfaces.loop_start
+    centres, normals = np.full((len(sizes), 3), np.nan), np.full((len(sizes), 3), np.nan)
+    wanted = np.ones(len(sizes), bool)
+    if shards is not None:
+        owner = np.repeat(np.arange(surfaces.count), np.diff(surfaces.face_start))
+        wanted = np.isin(owner, np.asarray(shards, np.int64))
+    for m in np.unique(sizes[wanted]):
+        ids = np.flatnonzero(wanted & (sizes == m))
+        corners = surfaces.vertices[surfaces.loops[starts[ids][:, None] + np.arange(m)]]
+        centres[ids], normals[ids] = _centre_normal(corners)
+    return centres, normals
+
+
 def _cut_frames(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres (n, 3), unit normals (n, 3) and convexity (n,) of n cut faces of m corners
     (n, m, 3), each value bit for bit what the one-face formulas above give."""
-    m = corners.shape[1]
-    centre = _row_sum(corners) / m
-    spoke = corners - centre[:, None]
-    n = _row_sum(np.cross(spoke, np.roll(corners, -1, 1) - centre[:, None]))
-    normal = n / np.array([max(np.linalg.norm(v), 1e-30) for v in n])[:, None]
+    centre, normal = _centre_normal(corners)
     edges = np.roll(corners, -1, 1) - corners
     turns = np.cross(edges, np.roll(edges, -1, 1))
     longest = np.sqrt(np.add.reduce(edges * edges, axis=2)).max(axis=1)
