@@ -89,7 +89,9 @@ def _twin_mesh(name, verts, sizes, loops, index, rest, materials):
     for mat in materials:
         mesh.materials.append(mat)
     mesh.update()
-    mesh.shade_flat()
+    # flat shading, as Mesh.shade_flat (which sets the attribute face by face in Python)
+    sharp = mesh.attributes.get("sharp_face") or mesh.attributes.new("sharp_face", "BOOLEAN", "FACE")
+    sharp.data.foreach_set("value", np.ones(len(sizes), bool))
     return mesh
 
 
