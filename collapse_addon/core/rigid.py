@@ -70,16 +70,30 @@ class ShardShapes:
                 local = local[np.linspace(0, len(local) - 1, vmax).round().astype(int)]
             verts[s, :len(local)] = local
             vmask[s, :len(local)] = True
-            for k, f in enumerate(range(shards.face_start[s], shards.face_start[s + 1])):
-                ring = shards.vertices[shards.loops[starts[f]:starts[f] + shards.face_sizes[f]]]
-                ring = ring - shards.centroid[s]
-                nrm = np.cross(ring - ring.mean(0), np.roll(ring, -1, 0) - ring.mean(0)).sum(0)
+        # the face planes, all faces of one size at once (each value bit for bit what one face's
+        # ring.mean(0), cross(...).sum(0) and norm give: the sums run row after row)
+        sizes = np.asarray(shards.face_sizes)
+        owner = np.repeat(np.arange(n), fcounts)
+        slot = np.arange(len(sizes)) - np.asarray(shards.face_start)[owner]
+        for m in np.unique(sizes):
+            ids = np.flatnonzero(sizes == m)
+            rings = shards.vertices[shards.loops[starts[ids][:, None] + np.arange(m)]]
+            rings = rings - shards.centroid[owner[ids]][:, None]
+            mean = rings[:, 0].copy()
+            for i in range(1, m):
+                mean += rings[:, i]
+            mean = mean / m
+            cross = np.cross(rings - mean[:, None], np.roll(rings, -1, 1) - mean[:, None])
+            nrms = cross[:, 0].copy()
+            for i in range(1, m):
+                nrms += cross[:, i]
+            for f, ring, nrm in zip(ids, rings, nrms, strict=True):
                 length = np.linalg.norm(nrm)
                 if length < 1e-12:
                     continue
-                nrm /= length
-                planes[s, k, :3] = nrm
-                planes[s, k, 3] = float(np.max(ring @ nrm))
+                nrm = nrm / length
+                planes[owner[f], slot[f], :3] = nrm
+                planes[owner[f], slot[f], 3] = float(np.max(ring @ nrm))
         radius = np.linalg.norm(verts, axis=2).max(1)
         return cls(verts, vmask, planes, radius)
 
