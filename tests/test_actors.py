@@ -125,6 +125,57 @@ def test_blender_keyframes_equal_the_solver(tmp_path):
     still = np.nonzero(np.abs(bake.positions - bake.positions[0]).max((0, 2)) == 0)[0]
     if len(still):  # shards that never move get no keys
         assert handle.shard_objects()[int(still[0])].animation_data is None
+    # the auto camera's debris positions, taken from the bake without a frame change, are what
+    # the scene shows at the last frame, bit for bit
+    from collapse_addon.blender import actors
+
+    shown = actors.shown_positions(scene, bake.positions, settings.frame_range()[1])
+    assert np.array_equal(shown, positions[-1])
+    assert actors.shown_positions(scene, bake.positions, settings.frame_range()[1] + 1) is None
+
+
+def _same_arrays(a, b) -> bool:
+    """Two (nested) dataclasses of arrays hold the same values."""
+    import dataclasses
+
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(x):
+            if not _same_arrays(x, y):
+                return False
+        elif isinstance(x, np.ndarray):
+            if not np.array_equal(x, y):
+                return False
+        elif isinstance(x, list | tuple) and x and dataclasses.is_dataclass(x[0]):
+            if len(x) != len(y) or not all(_same_arrays(p, q) for p, q in zip(x, y, strict=True)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def test_the_bake_reuses_the_builds_fracture_untouched(tmp_path):
+    import dataclasses
+
+    import bpy
+
+    from collapse_addon import api
+    from collapse_addon.core.settings import load_scene
+
+    scene_file = tmp_path / "s.toml"
+    scene_file.write_text('seed = 4\n[building]\nstoreys = 1\nbays_x = 1\nbays_y = 1\n'
+                          '[fracture]\ncell_count = 40\n[simulation]\nframe_end = 12\n'
+                          '[trigger]\ntype = "demolition"\nframe = 4\n')
+    settings = load_scene(scene_file)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    api.build_shot(settings, scene=bpy.context.scene)
+    built = api.shot_fracture(settings)
+    api.bake_shot(settings, scene=bpy.context.scene)
+    assert api.shot_fracture(settings) is built  # kept by content: the bake did not fracture again
+    building, shards = api.make_shards(settings, api.make_building(settings))
+    assert _same_arrays(built[1], shards) and _same_arrays(built[0], building)  # nor changed it
+    other = api.shot_fracture(dataclasses.replace(settings, seed=5))  # other settings, other key
+    assert other is not built and not _same_arrays(other[1], shards)
 
 
 def test_addon_bake_runs_the_actor_solver_like_the_api(clean_scene, tmp_path):

@@ -67,3 +67,16 @@ def test_noise_field_is_seeded_and_smooth():
     assert not np.allclose(a, rough_cuts.noise_field(pts, 2))
     step = rough_cuts.noise_field(pts + 1e-3, 1) - a
     assert np.abs(step).max() < 0.1
+
+
+def test_face_frames_are_the_one_face_formulas_bit_for_bit(cells):
+    centres, normals = rough_cuts.face_frames(cells)
+    starts = cells.loop_start
+    for f in range(len(cells.face_sizes)):
+        corners = cells.vertices[cells.loops[starts[f]:starts[f] + cells.face_sizes[f]]]
+        assert np.array_equal(centres[f], corners.mean(0))
+        assert np.array_equal(normals[f], rough_cuts._face_normal(corners))
+    some = rough_cuts.face_frames(cells, [0, 2])[0]
+    mine = np.repeat(np.arange(cells.count), np.diff(cells.face_start))
+    assert np.array_equal(some[np.isin(mine, [0, 2])], centres[np.isin(mine, [0, 2])])
+    assert np.isnan(some[~np.isin(mine, [0, 2])]).all()

@@ -18,7 +18,8 @@ def bake_and_report(scene, shot, *, progress=None, log=print):
     log(f"Baked {len(bake.positions)} frames with the actor solver in {bake.seconds:.2f} s "
         f"({bake.settle_calls} stress solves, {bake.events.count} bonds broken, "
         f"{handle.timings.get('keyed_objects', 0)} objects keyed)")
-    report = dict(simulation.collapse_report(scene, bake.positions, _matrices(bake)))
+    rotations = _matrices(bake)
+    report = dict(simulation.collapse_report(scene, bake.positions, rotations))
     report["actors"] = actor_report(
         bake, bake.events, masses=graph.mass, n_bonds=graph.n_bonds,
         roof_height=handle.roof_height, ground_height=handle.ground_height,
@@ -26,7 +27,7 @@ def bake_and_report(scene, shot, *, progress=None, log=print):
         fps=handle.fps / handle.time_scale, gravity=handle.gravity)
     # a time, not a result: with the other wall-clock figures, which shot comparisons leave out
     report.setdefault("wall_clock_s", {})["actor_solver_s"] = float(bake.seconds)
-    return report, bake.events, bake.positions, _matrices(bake)
+    return report, bake.events, bake.positions, rotations
 
 
 def _matrices(bake):

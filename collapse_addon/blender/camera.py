@@ -271,9 +271,13 @@ def shot_materials(presets: dict, names: list[str]) -> dict[str, tuple]:
     return out
 
 
-def shot_points(scene, camera: CameraSettings, frame_start: int, frame_end: int) -> np.ndarray:
+def shot_points(scene, camera: CameraSettings, frame_start: int, frame_end: int, *,
+                end_positions=None) -> np.ndarray:
     """Points the auto camera frames: the standing building (the scene's ``collapse_bounds``),
-    where the debris lands at ``frame_end`` (the mass quantile), and the ball at ``frame_start``."""
+    where the debris lands at ``frame_end`` (the mass quantile), and the ball at ``frame_start``.
+
+    ``end_positions``: the shards' positions (S, 3) at ``frame_end`` as the scene shows them, when
+    the caller has them (else read from the scene: two frame changes)."""
     from .simulation import CollapseScene, baked_transforms
 
     bounds = np.array(scene["collapse_bounds"], float)
@@ -281,9 +285,10 @@ def shot_points(scene, camera: CameraSettings, frame_start: int, frame_end: int)
     points = [box_corners(lo, hi)]
     handle = CollapseScene.from_scene(scene)
     if camera.include_debris:
-        positions, _ = baked_transforms(handle, frames=[frame_end])
+        if end_positions is None:
+            end_positions = baked_transforms(handle, frames=[frame_end])[0][0]
         masses = np.array(scene["collapse_masses"], float)
-        debris = debris_points(positions[0], masses, 0.5 * (lo + hi), camera.debris_quantile)
+        debris = debris_points(end_positions, masses, 0.5 * (lo + hi), camera.debris_quantile)
         debris[:, 2] = np.maximum(debris[:, 2], lo[2])
         points.append(debris)
     if handle.ball:

@@ -22,12 +22,16 @@ def ensure_fcurve(action, obj, data_path: str, index: int):
     return curve if curve is not None else action.fcurves.new(data_path, index=index)
 
 
-def write_curve(curve, frames: np.ndarray, values: np.ndarray) -> None:
-    """All keys of one F-curve at once, LINEAR."""
+def write_curve(curve, frames: np.ndarray, values: np.ndarray, *, _co=None, _linear=None) -> None:
+    """All keys of one F-curve at once, LINEAR (``_co``/``_linear``: the arrays it sets, made by
+    the caller for many curves at once)."""
     points = curve.keyframe_points
     points.add(len(frames))
-    points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
-    points.foreach_set("interpolation", np.full(len(frames), LINEAR, np.int32))
+    if _co is None:
+        _co = np.column_stack([frames, values]).astype(np.float32).ravel()
+    points.foreach_set("co", _co)
+    points.foreach_set("interpolation", np.full(len(frames), LINEAR, np.int32) if _linear is None
+                       else _linear)
     curve.update()
 
 
@@ -38,10 +42,15 @@ def key_transforms(obj, frames: np.ndarray, location: np.ndarray, quaternion: np
     action = bpy.data.actions.new(name or f"{obj.name} motion")
     obj.animation_data_create().action = action
     frames = np.asarray(frames, float)
-    for k in range(3):
-        write_curve(ensure_fcurve(action, obj, "location", k), frames, location[:, k])
-    for k in range(4):
-        write_curve(ensure_fcurve(action, obj, "rotation_quaternion", k), frames, quaternion[:, k])
+    co = np.empty((7, len(frames), 2), np.float32)  # (frame, value) pairs of the 7 curves
+    co[:, :, 0] = frames
+    co[:3, :, 1] = np.asarray(location).T
+    co[3:, :, 1] = np.asarray(quaternion).T
+    linear = np.full(len(frames), LINEAR, np.int32)
+    for k in range(7):
+        path, index = ("location", k) if k < 3 else ("rotation_quaternion", k - 3)
+        write_curve(ensure_fcurve(action, obj, path, index), frames, None, _co=co[k].ravel(),
+                    _linear=linear)
 
 
 def clear_motion(objects) -> None:

@@ -68,8 +68,11 @@ class CollapseScene:
         return len(self.glue_names)
 
     def shard_objects(self) -> list[bpy.types.Object]:
-        objects = bpy.data.objects
-        return [objects[name] for name in self.shard_names]
+        # one pass over bpy.data.objects: a lookup by name scans the list (3,000 shards took 0.25 s)
+        by_name: dict[str, bpy.types.Object] = {}
+        for obj in bpy.data.objects:
+            by_name.setdefault(obj.name, obj)  # the first of a name, as objects[name] gives
+        return [by_name[name] for name in self.shard_names]
 
     def save(self) -> None:
         """Write the handle into the scene's custom properties."""

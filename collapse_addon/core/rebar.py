@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rough_cuts import face_frames
+
 RC = "reinforced_concrete"
 EMBED = 0.05  # m behind the face, inside the shard that keeps the bar
 SPACING = 0.12  # m between bars of one face (a 2 x 2 pattern around the break point)
@@ -52,34 +54,28 @@ def _inside(point: np.ndarray, corners: np.ndarray, normal: np.ndarray, margin: 
     return bool(np.all(np.einsum("ij,ij->i", point - corners, inward) >= margin))
 
 
-def contact_face(surfaces, shard: int, point: np.ndarray, tol: float = 2e-3):
-    """Corners of ``shard``'s cut face through ``point`` (world rest), or None."""
+def contact_face(surfaces, shard: int, point: np.ndarray, tol: float = 2e-3, frames=None):
+    """Corners of ``shard``'s cut face through ``point`` (world rest), or None. ``frames``: the
+    faces' ``rough_cuts.face_frames``, when the caller has them."""
+    centres, normals = frames if frames is not None else face_frames(surfaces)
     starts = surfaces.loop_start
     best, best_d = None, tol
     for f in range(surfaces.face_start[shard], surfaces.face_start[shard + 1]):
         if not surfaces.face_interior[f]:
             continue
-        corners = surfaces.vertices[surfaces.loops[starts[f]:starts[f] + surfaces.face_sizes[f]]]
-        centre = corners.mean(0)
-        n = np.cross(corners - centre, np.roll(corners, -1, 0) - centre).sum(0)
-        n /= max(np.linalg.norm(n), 1e-30)
-        d = abs((point - centre) @ n)
-        if d < best_d and _inside(point - d * n, corners, n, 0.0):
-            best, best_d = corners, d
+        n = normals[f]
+        d = abs((point - centres[f]) @ n)
+        if d < best_d:
+            corners = surfaces.vertices[surfaces.loops[starts[f]:starts[f] + surfaces.face_sizes[f]]]
+            if _inside(point - d * n, corners, n, 0.0):
+                best, best_d = corners, d
     return best
 
 
-def _planes(surfaces, shard: int):
-    """Outward unit normals and centres of ``shard``'s faces."""
-    starts = surfaces.loop_start
-    normals, centres = [], []
-    for f in range(surfaces.face_start[shard], surfaces.face_start[shard + 1]):
-        corners = surfaces.vertices[surfaces.loops[starts[f]:starts[f] + surfaces.face_sizes[f]]]
-        c = corners.mean(0)
-        n = np.cross(corners - c, np.roll(corners, -1, 0) - c).sum(0)
-        normals.append(n / max(np.linalg.norm(n), 1e-30))
-        centres.append(c)
-    return np.array(normals), np.array(centres)
+def _planes(frames, surfaces, shard: int):
+    """Outward unit normals and centres of ``shard``'s faces (from ``face_frames``)."""
+    f0, f1 = surfaces.face_start[shard], surfaces.face_start[shard + 1]
+    return frames[1][f0:f1], frames[0][f0:f1]
 
 
 def _hidden(planes, point, contact_normal, margin: float) -> bool:
@@ -99,6 +95,7 @@ def rebar_bars(surfaces, origins: np.ndarray, materials, shard_a, shard_b, point
     both ends are at least ``margin`` inside their shards' other faces (give more when those faces
     are rough). Deterministic for ``seed``."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1992]))
+    frames = face_frames(surfaces, np.union1d(shard_a, shard_b))  # the faces it may read
     out_start, out_end, out_shard, out_event = [], [], [], []
     for k, (a, b) in enumerate(zip(shard_a, shard_b, strict=True)):
         a, b = int(a), int(b)
@@ -106,10 +103,10 @@ def rebar_bars(surfaces, origins: np.ndarray, materials, shard_a, shard_b, point
             continue
         p, n = np.asarray(points[k], float), np.asarray(normals[k], float)
         n = n / max(np.linalg.norm(n), 1e-12)
-        corners = contact_face(surfaces, a, p)
+        corners = contact_face(surfaces, a, p, frames=frames)
         if corners is None:
             continue
-        planes = {a: _planes(surfaces, a), b: _planes(surfaces, b)}
+        planes = {a: _planes(frames, surfaces, a), b: _planes(frames, surfaces, b)}
         u, v = _basis(n)
         angle = rng.uniform(0.0, 2 * np.pi)
         c, s = np.cos(angle), np.sin(angle)

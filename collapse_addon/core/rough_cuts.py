@@ -92,6 +92,110 @@ class RoughShards:
         return self.shards.vertices + self.offset
 
 
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    """``x`` (n, m, 3) summed over m one row after another, as numpy sums one (m, 3) block over
+    axis 0 (a reduction over axis 1 may sum pairwise: other last bits)."""
+    out = x[:, 0].copy()
+    for i in range(1, x.shape[1]):
+        out += x[:, i]
+    return out
+
+
+def _centre_normal(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (n, 3) and unit normals (n, 3) of n faces of m corners (n, m, 3), bit for bit what
+    ``corners.mean(0)`` and ``_face_normal`` give one face at a time."""
+    m = corners.shape[1]
+    centre = _row_sum(corners) / m
+    n = _row_sum(np.cross(corners - centre[:, None], np.roll(corners, -1, 1) - centre[:, None]))
+    return centre, n / np.array([max(np.linalg.norm(v), 1e-30) for v in n])[:, None]
+
+
+def face_frames(surfaces, shards=None) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (the corners' mean) and unit normal (F, 3) of every face of ``surfaces`` (of the
+    ``shards`` given; NaN elsewhere)."""
+    sizes = np.asarray(surfaces.face_sizes)
+    starts = surfaces.loop_start
+    centres, normals = np.full((len(sizes), 3), np.nan), np.full((len(sizes), 3), np.nan)
+    wanted = np.ones(len(sizes), bool)
+    if shards is not None:
+        owner = np.repeat(np.arange(surfaces.count), np.diff(surfaces.face_start))
+        wanted = np.isin(owner, np.asarray(shards, np.int64))
+    for m in np.unique(sizes[wanted]):
+        ids = np.flatnonzero(wanted & (sizes == m))
+        corners = surfaces.vertices[surfaces.loops[starts[ids][:, None] + np.arange(m)]]
+        centres[ids], normals[ids] = _centre_normal(corners)
+    return centres, normals
+
+
+def _cut_frames(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres (n, 3), unit normals (n, 3) and convexity (n,) of n cut faces of m corners
+    (n, m, 3), each value bit for bit what the one-face formulas above give."""
+    centre, normal = _centre_normal(corners)
+    edges = np.roll(corners, -1, 1) - corners
+    turns = np.cross(edges, np.roll(edges, -1, 1))
+    longest = np.sqrt(np.add.reduce(edges * edges, axis=2)).max(axis=1)
+    convex = np.empty(len(corners), bool)
+    for f, (turn, nrm, edge) in enumerate(zip(turns, normal, longest, strict=True)):
+        turn = turn @ nrm
+        scale = float(edge) ** 2
+        convex[f] = bool(np.all(turn > -1e-9 * scale) or np.all(turn < 1e-9 * scale))
+    return centre, normal, convex
+
+
+def _ring_template(m: int, rings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One cut face of m corners split into rings: the triangles (T, 3) as codes (< m: corner i;
+    m + j: the face's new point j), the new points' ring fractions (N,: t > 0 a ring's point, 0 the
+    centre, -(t_out + t_in) a quad's centre between two rings) and taper weights (N,)."""
+    ids = [np.arange(m)]
+    fractions, weights = [], []
+    count = m
+    for k in range(rings - 1, 0, -1):  # ring k (k = rings: the corners, 0: the centre)
+        t = k / rings
+        fractions.append(np.full(m, t))
+        weights.append(np.full(m, 1.0 - t * t))
+        ids.append(np.arange(count, count + m))
+        count += m
+    fractions.append(np.zeros(1))
+    weights.append(np.ones(1))
+    centre_id = count
+    count += 1
+    tris = []
+    for r, (outer, inner) in enumerate(zip(ids[:-1], ids[1:], strict=True)):
+        t_out, t_in = (rings - r) / rings, (rings - r - 1) / rings
+        fractions.append(np.full(m, -(t_out + t_in)))  # negative: the sum of the two fractions
+        weights.append(np.full(m, 1.0 - ((t_out + t_in) / 2) ** 2))
+        mid = np.arange(count, count + m)
+        count += m
+        for i in range(m):
+            j = (i + 1) % m
+            tris += [(outer[i], outer[j], mid[i]), (outer[j], inner[j], mid[i]),
+                     (inner[j], inner[i], mid[i]), (inner[i], outer[i], mid[i])]
+    last = ids[-1]
+    tris += [(last[i], last[(i + 1) % m], centre_id) for i in range(m)]
+    return np.asarray(tris, np.int64), np.concatenate(fractions), np.concatenate(weights)
+
+
+def _ring_points(corners: np.ndarray, centre: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """The new points (n, N, 3) of n faces by ``_ring_template``'s fractions."""
+    m = corners.shape[1]
+    c = centre[:, None]
+    blocks, k = [], 0
+    while k < len(fractions):
+        t = float(fractions[k])
+        if t > 0:  # a ring
+            blocks.append(c + (corners - c) * t)
+            k += m
+        elif t == 0:  # the centre
+            blocks.append(c)
+            k += 1
+        else:  # mid-points of a quad between two rings: each quad is fanned from its own centre
+            both = -t
+            blocks.append(0.5 * ((c + (corners - c) * both / 2)
+                                 + (c + (np.roll(corners, -1, 1) - c) * both / 2)))
+            k += m
+    return np.concatenate(blocks, axis=1)
+
+
 def roughen(shards: ShardSet | Surfaces, rms: float, seed: int, *, rings: int = 3,
             wavelength: float = 0.35, factor: np.ndarray | None = None) -> RoughShards:
     """Split every cut face into rings of triangles and offset its inner points (see module doc).
@@ -99,95 +203,89 @@ def roughen(shards: ShardSet | Surfaces, rms: float, seed: int, *, rings: int = 
     ``rms`` (m): RMS of offset / factor over the inner points of shards whose ``factor`` > 0; ``factor``
     (S,) scales each shard's offsets (by material, ``ROUGHNESS``; both sides of a cut are in the
     same element, so they share it). 0 gives the same surfaces, subdivided.
+
+    Every shard keeps its vertices, then the new points of its split faces (face by face); every
+    face is kept, or replaced in place by its triangles. The work runs by face size, all faces of
+    one size at once.
     """
-    verts_out, sizes_out, loops_out, interior_out = [], [], [], []
-    inner_out, normal_out = [], []
-    vstart, fstart = [0], [0]
+    sizes = np.asarray(shards.face_sizes, np.int64)
     starts = shards.loop_start
-    nv = 0
-    for s in range(shards.count):
-        v0, v1 = shards.vertex_start[s], shards.vertex_start[s + 1]
-        base = shards.vertices[v0:v1]
-        local = [base]
-        inner_flags = [np.zeros(len(base), bool)]
-        normals = [np.zeros((len(base), 3))]
-        weights = []
-        count = len(base)
-        for f in range(shards.face_start[s], shards.face_start[s + 1]):
-            ring0 = shards.loops[starts[f]:starts[f] + shards.face_sizes[f]] - v0
-            corners = base[ring0]
-            normal = _face_normal(corners) if shards.face_interior[f] else None
-            if normal is None or not _is_convex(corners, normal):
-                sizes_out.append(len(ring0))
-                loops_out.append(ring0 + nv)
-                interior_out.append(bool(shards.face_interior[f]))
-                continue
-            centre = corners.mean(0)
-            normal = _canonical(normal)
-            m = len(ring0)
-            # ring k (k = rings: the corners, 0: the centre) at fraction k / rings of the way out
-            ids = [ring0]
-            for k in range(rings - 1, 0, -1):
-                t = k / rings
-                local.append(centre + (corners - centre) * t)
-                weights.append(np.full(m, 1.0 - t * t))
-                ids.append(np.arange(count, count + m))
-                count += m
-            local.append(centre[None])
-            weights.append(np.ones(1))
-            centre_id = count
-            count += 1
-            # each quad between two rings is fanned from its own centre: a diagonal split would
-            # depend on the corner order, which differs on the two sides of the cut
-            tris = []
-            for r, (outer, inner) in enumerate(zip(ids[:-1], ids[1:], strict=True)):
-                t_out, t_in = (rings - r) / rings, (rings - r - 1) / rings
-                quad = 0.5 * ((centre + (corners - centre) * (t_out + t_in) / 2)
-                              + (centre + (np.roll(corners, -1, 0) - centre) * (t_out + t_in) / 2))
-                local.append(quad)
-                weights.append(np.full(m, 1.0 - ((t_out + t_in) / 2) ** 2))
-                mid = np.arange(count, count + m)
-                count += m
-                for i in range(m):
-                    j = (i + 1) % m
-                    tris += [(outer[i], outer[j], mid[i]), (outer[j], inner[j], mid[i]),
-                             (inner[j], inner[i], mid[i]), (inner[i], outer[i], mid[i])]
-            for pts in local[len(inner_flags):]:
-                inner_flags.append(np.ones(len(pts), bool))
-                normals.append(np.tile(normal, (len(pts), 1)))
-            last = ids[-1]
-            tris += [(last[i], last[(i + 1) % m], centre_id) for i in range(m)]
-            tris = np.asarray(tris, np.int64)
-            sizes_out.extend([3] * len(tris))
-            loops_out.append(tris.ravel() + nv)
-            interior_out.extend([True] * len(tris))
-        pts = np.concatenate(local)
-        verts_out.append(pts)
-        inner_out.append(np.concatenate(inner_flags))
-        w = np.concatenate([np.zeros(len(base))] + weights) if weights else np.zeros(len(base))
-        normal_out.append(np.concatenate(normals) * w[:, None])
-        nv += len(pts)
-        vstart.append(nv)
-        fstart.append(len(sizes_out))
-    vertices = np.concatenate(verts_out)
-    inner = np.concatenate(inner_out)
-    direction = np.concatenate(normal_out)  # normal x taper weight
+    count, faces = shards.count, len(sizes)
+    face_owner = np.repeat(np.arange(count), np.diff(shards.face_start))
+    vertex_owner = np.repeat(np.arange(count), np.diff(shards.vertex_start))
+    split = np.zeros(faces, bool)
+    frames = {}  # face size -> (faces, corners, centres, canonical normals)
+    for m in np.unique(sizes[shards.face_interior]):
+        ids = np.flatnonzero(shards.face_interior & (sizes == m))
+        corners = shards.vertices[shards.loops[starts[ids][:, None] + np.arange(m)]]
+        centre, normal, convex = _cut_frames(corners)
+        axis = np.argmax(np.abs(normal), axis=1)
+        normal = np.where((normal[np.arange(len(ids)), axis] > 0)[:, None], normal, -normal)
+        split[ids[convex]] = True
+        frames[int(m)] = (ids[convex], corners[convex], centre[convex], normal[convex])
+    templates = {m: _ring_template(m, rings) for m in frames}
+    new_points = np.zeros(faces, np.int64)
+    new_tris = np.ones(faces, np.int64)  # polygons out per face
+    for m, (tris, fractions, _w) in templates.items():
+        ids = frames[m][0]
+        new_points[ids] = len(fractions)
+        new_tris[ids] = len(tris)
+    # where everything goes: shard s keeps its vertices first, then its faces' new points
+    base = np.diff(shards.vertex_start)
+    grown = np.bincount(face_owner, new_points, minlength=count).astype(np.int64)
+    vstart = np.concatenate([[0], np.cumsum(base + grown)])
+    before = np.concatenate([[0], np.cumsum(new_points)])  # new points before each face
+    first_new = before[:-1] - before[shards.face_start[:-1]][face_owner] \
+        + vstart[face_owner] + base[face_owner]  # counted within its shard, after its vertices
+    moved_to = vstart[vertex_owner] + np.arange(len(shards.vertices)) - shards.vertex_start[vertex_owner]
+    total = int(vstart[-1])
+    vertices = np.empty((total, 3))
+    vertices[moved_to] = shards.vertices
+    inner = np.zeros(total, bool)
+    direction = np.zeros((total, 3))  # normal x taper weight
+    # faces out: a kept face as it was, a split one as its triangles, in the order of the faces
+    fstart = np.concatenate([[0], np.cumsum(new_tris)])[shards.face_start]
+    face_sizes = np.repeat(np.where(split, 3, sizes), new_tris)
+    face_interior = np.repeat(np.where(split, True, shards.face_interior), new_tris)
+    loop_counts = np.where(split, 3 * new_tris, sizes)
+    out_loops = np.cumsum(loop_counts) - loop_counts
+    loops = np.empty(int(loop_counts.sum()), np.int64)
+    kept = ~split
+    kept_loops = np.repeat(starts[kept], sizes[kept]) + _ranks(sizes[kept])
+    loops[np.repeat(out_loops[kept], sizes[kept]) + _ranks(sizes[kept])] = moved_to[shards.loops[kept_loops]]
+    for m, (ids, corners, centre, normal) in frames.items():
+        tris, fractions, weights = templates[m]
+        points = _ring_points(corners, centre, fractions)  # (n, N, 3)
+        at = first_new[ids][:, None] + np.arange(len(fractions))
+        vertices[at] = points
+        inner[at] = True
+        direction[at] = normal[:, None] * weights[None, :, None]
+        corner_ids = moved_to[shards.loops[starts[ids][:, None] + np.arange(m)]]  # (n, m)
+        codes = tris.ravel()
+        ends = np.where(codes < m, corner_ids[:, np.minimum(codes, m - 1)],
+                        first_new[ids][:, None] + codes - m)
+        loops[out_loops[ids][:, None] + np.arange(len(codes))] = ends
     field = noise_field(vertices, seed, wavelength)
     offset = direction * field[:, None]
     scale = np.ones(len(vertices))
     if factor is not None:
-        owner = np.repeat(np.arange(shards.count), np.diff(vstart))
+        owner = np.repeat(np.arange(count), np.diff(vstart))
         scale = np.asarray(factor, float)[owner]
     counted = inner & (scale > 0)  # rms holds over the shards of factor 1 (RMS of offset / factor)
     magnitude = np.linalg.norm(offset[counted], axis=1)
     current = float(np.sqrt(np.mean(magnitude**2))) if counted.any() else 0.0
     offset *= ((rms / current) if current > 0 else 0.0) * scale[:, None]
     rough = dataclasses.replace(
-        shards, vertices=vertices, vertex_start=np.asarray(vstart, np.int64),
-        face_sizes=np.asarray(sizes_out, np.int64), face_start=np.asarray(fstart, np.int64),
-        loops=np.concatenate(loops_out).astype(np.int64),
-        face_interior=np.asarray(interior_out, bool))
+        shards, vertices=vertices, vertex_start=vstart.astype(np.int64),
+        face_sizes=face_sizes.astype(np.int64), face_start=fstart.astype(np.int64),
+        loops=loops, face_interior=face_interior.astype(bool))
     return RoughShards(rough, offset, inner)
+
+
+def _ranks(sizes: np.ndarray) -> np.ndarray:
+    """0..n-1 for every n in ``sizes``, concatenated."""
+    ends = np.cumsum(sizes)
+    return np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - sizes, sizes)
 
 
 def shard_volumes(vertices: np.ndarray, shards: ShardSet) -> np.ndarray:
