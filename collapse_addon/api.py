@@ -225,7 +225,7 @@ def bake_shot(settings: ShotSettings, *, scene=None, log: Log = _quiet,
             f"({result.seconds / max(1, result.frames):.3f} s/frame)")
         positions, rotations = simulation.baked_transforms(scene)  # read once: report and events
         report, events = None, None  # the report from the glue; events from the glue that let go
-        end_positions = None  # read at the last frame
+        end_positions = positions[-1]  # the last simulated frame, read above: no frame change
     report = finish_bake(settings, scene, positions, rotations, report=report, events=events,
                          events_path=events_path, log=log, end_positions=end_positions)
     if export_dir is not None and (settings.output.alembic or settings.output.usd):
