@@ -111,14 +111,82 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     rot[:, :3, :3] = frames
     rot[:, 3:, 3:] = frames
     g = np.einsum("mij,mjk->mik", rot, blk)
-    dofs = np.concatenate([6 * a[:, None] + np.arange(6), 6 * b[:, None] + np.arange(6)], 1)
-    return _Operator(g, k, dofs)
+    return _Operator(g, k, _bond_dofs(pairs))
 
 
 def _element_matrices(graph, bonds, scale):
     """Operator and stiffness matrix of each listed bond."""
     op = _operator(graph, bonds)
     return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+
+
+def _bond_dofs(pairs: np.ndarray) -> np.ndarray:
+    """(B, 12) global DOF indices of bonds between nodes ``pairs`` (B, 2)."""
+    return np.concatenate([6 * pairs[:, :1] + np.arange(6), 6 * pairs[:, 1:] + np.arange(6)], 1)
+
+
+class Elements:
+    """Every bond's operator and 12x12 matrix of one support graph, each computed once (they depend
+    on the rest geometry only) and gathered for every solve of the graph or of a part of it.
+
+    A judgement re-solves an actor round after round and the same bonds again at the next one: the
+    element matrices were ~1/3 of the actor solver's stress time. A bond's matrix is the same bits
+    computed alone or in any batch (element-wise products), so a gathered one is exactly what
+    ``_element_matrices`` gives. Matrices are kept per force scale (``_scale_of``: a few values,
+    the median modulus of the parts judged), each bond's only once it was asked for.
+    """
+
+    def __init__(self, graph):
+        self.graph = graph
+        m = graph.n_bonds
+        self.done = np.zeros(m, bool)
+        self.g = np.zeros((m, 6, 12))
+        self.k = np.zeros((m, 6))
+        self.scaled: dict[float, list] = {}  # scale -> [slot (M,) of each bond's row, rows, rows used]
+
+    def view(self, ids: np.ndarray | None = None) -> ElementView:
+        """The elements of a graph whose bond i is this graph's bond ``ids[i]`` (None: this graph)."""
+        return ElementView(self, np.arange(self.graph.n_bonds) if ids is None else np.asarray(ids, np.int64))
+
+    def get(self, ids: np.ndarray, scale: float):
+        """(g, k, ke) of bonds ``ids`` (indices into this graph) at force scale ``scale``."""
+        todo = np.unique(ids[~self.done[ids]])
+        if len(todo):
+            op = _operator(self.graph, todo)
+            self.g[todo], self.k[todo] = op.g, op.k
+            self.done[todo] = True
+        entry = self.scaled.get(scale)
+        if entry is None:
+            entry = self.scaled[scale] = [np.full(self.graph.n_bonds, -1, np.int64), np.zeros((0, 12, 12)), 0]
+        slot, rows, used = entry
+        new = np.unique(ids[slot[ids] < 0])
+        if len(new):
+            if used + len(new) > len(rows):
+                grown = np.zeros((max(2 * len(rows), used + len(new)), 12, 12))
+                grown[:used] = rows[:used]
+                rows = entry[1] = grown
+            g = self.g[new]
+            rows[used:used + len(new)] = np.einsum("mki,mk,mkj->mij", g, self.k[new] / scale, g)
+            slot[new] = np.arange(used, used + len(new))
+            entry[2] = used + len(new)
+        return self.g[ids], self.k[ids], rows[slot[ids]]
+
+
+class ElementView:
+    """``Elements`` of a sub-graph: its bond i is the whole graph's bond ``ids[i]``."""
+
+    def __init__(self, store: Elements, ids: np.ndarray):
+        self.store = store
+        self.ids = ids
+
+    def sub(self, bond_index: np.ndarray) -> ElementView:
+        """The view of a sub-graph of this one (its bond i is this one's ``bond_index[i]``)."""
+        return ElementView(self.store, self.ids[bond_index])
+
+    def matrices(self, graph, bonds: np.ndarray, scale: float):
+        """What ``_element_matrices(graph, bonds, scale)`` gives, gathered from the store."""
+        g, k, ke = self.store.get(self.ids[bonds], scale)
+        return _Operator(g, k, _bond_dofs(graph.bond_pairs[bonds])), ke
 
 
 def _cache_elements(graph, bonds, scale, cache) -> None:
@@ -233,7 +301,8 @@ def _reach_weights(graph, transient, reach):
 
 
 def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None,
-                transient: np.ndarray | None = None, reach: float | None = None):
+                transient: np.ndarray | None = None, reach: float | None = None,
+                elements: ElementView | None = None, labels: np.ndarray | None = None):
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
     Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
@@ -244,6 +313,10 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     as a free body, by the inertia of its mass within ``reach`` metres of where they act
     (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
     near the hit and travel neither to the foundations nor to the far side of the building.
+    ``elements``: the graph's bond matrices, computed once (``Elements``); ``labels``: the
+    components over ``alive`` when the caller has them. Only bonds with a free end enter the
+    system (a part mostly held, e.g. a landing block judged near its contacts, costs its free
+    nodes); the others carry nothing (zero forces).
     """
     n, m = graph.n_nodes, graph.n_bonds
     alive = np.asarray(alive, bool)
@@ -256,7 +329,7 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if node_forces.shape != (n, 3) or not np.isfinite(node_forces).all():
         raise SpecError("node_forces", f"must be a finite ({n}, 3) array, got shape {node_forces.shape}",
                         "one force vector (N) per node")
-    labels = components(n, graph.bond_pairs, alive)
+    labels = components(n, graph.bond_pairs, alive) if labels is None else labels
     k = int(labels.max()) + 1 if n else 0
     supported = np.bincount(labels[fixed], minlength=k) > 0
     out = np.zeros((m, 6))
@@ -281,7 +354,9 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
         u = _solve_cached(graph, alive, bonds, held, loads, scale, cache)
         local = np.einsum("mij,mj->mi", cache["g"], u[cache["dofs"]]) * cache["k"]
         return np.where(alive[:, None], local, 0.0), labels, supported
-    op, ke = _element_matrices(graph, bonds, scale)
+    # a bond between two held nodes adds nothing to the free DOFs and carries nothing (u = 0 at both ends)
+    bonds = bonds[~held[graph.bond_pairs[bonds]].all(1)]
+    op, ke = _element_matrices(graph, bonds, scale) if elements is None else elements.matrices(graph, bonds, scale)
     ndof = 6 * n
     free_dof = np.repeat(~held, 6)
     index = np.full(ndof, -1)
@@ -344,9 +419,10 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
 
 
 def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None, transient=None,
-                     reach: float | None = None):
+                     reach: float | None = None, elements: ElementView | None = None, labels=None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
-    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach)
+    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach, elements,
+                                           labels)
     ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]), local[:, 4:6])
     return np.where(alive, ratio, 0.0), local, labels, supported
 
@@ -378,7 +454,8 @@ class SettleResult:
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
            break_fraction: float = 0.25, transient: np.ndarray | None = None,
-           reach: float | None = None, cache: dict | None = None) -> SettleResult:
+           reach: float | None = None, cache: dict | None = None,
+           elements: ElementView | None = None) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
@@ -388,7 +465,8 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     once the hit piece breaks off, what is left no longer feels the blow. ``cache``: a dict kept
     by the caller between calls on the same graph (e.g. one per standing building): the assembled
     system and its factor carry over from one call to the next (``core.stress_system``); by
-    default each call starts its own.
+    default each call starts its own. ``elements``: the graph's bond matrices, computed once
+    (``Elements``; by default each solve computes those it needs).
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -402,7 +480,8 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     cache = {} if cache is None else cache
     node_forces = np.asarray(node_forces, float)
     fixed = np.asarray(fixed, bool)
-    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
+    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach,
+                                                   elements)
     for rnd in range(max_rounds):
         rounds = rnd + 1
         worst = float(ratio.max()) if len(ratio) else 0.0
@@ -415,7 +494,8 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
-        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach)
+        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach,
+                                            elements)
     stable = stable or bool((ratio < 1.0).all())
 
     def cat(xs, dt):
@@ -425,7 +505,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
                         labels, supported, ratio, rounds, stable)
 
 
-def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None):
+def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None, elements=None):
     """Re-solve after ``cut`` broke: only the actors that held a broken bond changed.
 
     The others keep their forces (their loads and bonds did not change), so a local failure in a
@@ -441,11 +521,12 @@ def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None
     nodes = touched[labels]
     ratio = np.where(alive, ratio, 0.0)
     if nodes.mean() > 0.5:  # most of the graph: one solve, warm-started
-        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
+        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach, elements, labels)
         return full, labels, supported
     sub, node_index, bond_index = subgraph(graph, nodes)
     part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index],
-                                     transient=None if transient is None else transient[node_index], reach=reach)
+                                     transient=None if transient is None else transient[node_index], reach=reach,
+                                     elements=None if elements is None else elements.sub(bond_index))
     ratio[bond_index] = part
     return ratio, labels, supported
 
