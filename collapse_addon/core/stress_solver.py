@@ -36,6 +36,7 @@ from .errors import SpecError
 
 POISSON_G = 0.4  # G / E for an isotropic solid with nu ~ 0.25
 TRANSIENT_REACH = 3.0  # m: mass that takes an impact's blow by its inertia (about a bay)
+REUSE_DOFS = 300  # free DOFs from which settle keeps its direct system between rounds (DirectSystem)
 
 
 def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None) -> np.ndarray:
@@ -363,7 +364,16 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     index[free_dof] = np.arange(free_dof.sum())
     nf = int(free_dof.sum())
     u = np.zeros(ndof)
-    if nf:
+    if cache is not None and nf >= REUSE_DOFS:
+        # settle's next rounds (or the next judgement) solve the same part with fewer bonds: the
+        # pattern and the order are kept, each solve is a sum and a factor (``DirectSystem``)
+        from .stress_system import DirectSystem
+
+        kept = cache.get("direct")
+        if kept is None or kept[0] is not graph or not kept[1].covers(~held, bonds):
+            kept = cache["direct"] = (graph, DirectSystem(~held, m, bonds, op.dofs, graph.bond_pairs[bonds]))
+        u = kept[1].solve(~held, bonds, ke, loads.ravel() / scale)
+    elif nf:
         from .stress_linear import solve_stiffness
 
         kmat = _assemble(ke, op.dofs, free_dof, index, nf)
