@@ -235,7 +235,8 @@ class ActorSolver:
         stress solver: its node numbering is the whole graph's, broken bonds are taken out in
         place) the whole graph is solved, nodes outside the judged set fixed and cut off. Without
         one, the judged part is solved on its own sub-graph (``core/actor_local.py``), so judging
-        a small actor costs what the actor costs."""
+        a small actor costs what the actor costs; whether its pieces hold after the last round is
+        not asked (nothing reads ``unfinished`` for a moving part: it is judged again when hit)."""
         self.settle_calls += 1
         if cache is not None:
             alive = self._bonds_of(nodes_mask)
@@ -251,7 +252,7 @@ class ActorSolver:
             result = self._settle(part, np.ones(len(bonds), bool), forces[nodes], fixed[nodes],
                                   max_rounds=rounds, break_fraction=BREAK_FRACTION,
                                   transient=None if transient is None else transient[nodes],
-                                  elements=self.elements.view(bonds))
+                                  elements=self.elements.view(bonds), final_solve=False)
             broken = bonds[result.broken]
             labels = np.full(self.graph.n_nodes, -1, np.int64)
             labels[nodes] = result.labels

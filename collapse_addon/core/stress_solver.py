@@ -46,7 +46,11 @@ def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None)
         pairs = pairs[np.asarray(alive, bool)]
     m = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_nodes, n_nodes))
     _, labels = connected_components(m, directed=False)
-    # relabel by first node so labels do not depend on scipy's traversal
+    labels = labels.astype(np.int64)
+    # relabel by first node so labels do not depend on scipy's traversal (already so when each
+    # label first appears right after the largest one before it: then nothing to do)
+    if n_nodes == 0 or (labels[0] == 0 and (np.diff(np.maximum.accumulate(labels)) <= 1).all()):
+        return labels
     _, first = np.unique(labels, return_index=True)
     order = np.argsort(first, kind="stable")
     remap = np.empty(len(order), np.int64)
@@ -465,7 +469,7 @@ class SettleResult:
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
            break_fraction: float = 0.25, transient: np.ndarray | None = None,
            reach: float | None = None, cache: dict | None = None,
-           elements: ElementView | None = None) -> SettleResult:
+           elements: ElementView | None = None, final_solve: bool = True) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
@@ -476,7 +480,10 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     by the caller between calls on the same graph (e.g. one per standing building): the assembled
     system and its factor carry over from one call to the next (``core.stress_system``); by
     default each call starts its own. ``elements``: the graph's bond matrices, computed once
-    (``Elements``; by default each solve computes those it needs).
+    (``Elements``; by default each solve computes those it needs). ``final_solve=False``: when the
+    rounds run out, the pieces are found but not solved again (a caller that does not ask whether
+    they hold saves a solve); ``stable`` is then False and ``utilisation`` that of the last solve
+    (0 for the bonds it broke).
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -504,9 +511,14 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
+        if not final_solve and rnd == max_rounds - 1:
+            ratio = np.where(alive, ratio, 0.0)
+            labels = components(graph.n_nodes, graph.bond_pairs, alive)
+            supported = np.bincount(labels[fixed], minlength=int(labels.max()) + 1) > 0
+            break
         ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach,
                                             elements)
-    stable = stable or bool((ratio < 1.0).all())
+    stable = stable or (final_solve or rounds < max_rounds) and bool((ratio < 1.0).all())
 
     def cat(xs, dt):
         return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
