@@ -237,7 +237,8 @@ class DirectSystem:
         blk = block[:, r, c]  # (B, 12, 12)
         col = np.where(blk >= 0, blk_c[:, r, c], 0)
         entry = 36 * nptr[col] + 6 * cnt[col] * d + 6 * (blk - nptr[col]) + e
-        self.entry = np.where(blk >= 0, entry, -1).reshape(m, 144)
+        nnz = int(36 * nptr[-1])
+        self.entry = np.where(blk >= 0, entry, nnz).reshape(m, 144)  # nnz: a bin for what is not summed
         self.slot = np.full(n_bonds, -1, np.int64)
         self.slot[bonds] = np.arange(m)
         rows_of_blocks = (6 * (unique % nodes_n)[:, None] + np.arange(6)).reshape(-1)
@@ -259,9 +260,8 @@ class DirectSystem:
 
     def solve(self, keep: np.ndarray, bonds: np.ndarray, ke: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """u (6 n,) of ``K u = rhs`` over the ``keep`` nodes (``rhs`` (6 n,)); u = 0 elsewhere."""
-        entry = self.entry[self.slot[bonds]].reshape(-1)
-        live = entry >= 0
-        data = np.bincount(entry[live], ke.reshape(-1)[live], minlength=len(self.indices))
+        data = np.bincount(self.entry[self.slot[bonds]].reshape(-1), ke.reshape(-1),
+                           minlength=len(self.indices) + 1)[:-1]
         free = keep[self.nodes]  # by place
         data[~(free[self.row_node] & free[self.col_node])] = 0.0
         mag = np.add.reduceat(np.abs(data), self.indptr[:-1])  # every column holds its diagonal
