@@ -215,6 +215,7 @@ class DirectSystem:
         place[nodes[order]] = np.arange(len(nodes))
         self.free = free.copy()
         self.nodes = nodes[order]  # node at each place
+        self.dof = (6 * self.nodes[:, None] + np.arange(6)).reshape(-1)  # DOF at each place
         self.size = size = 6 * len(nodes)
         # the pattern is 6x6 blocks of node pairs: found on the node graph, then spread to the DOFs
         m = len(bonds)
@@ -263,11 +264,12 @@ class DirectSystem:
         data = np.bincount(self.entry[self.slot[bonds]].reshape(-1), ke.reshape(-1),
                            minlength=len(self.indices) + 1)[:-1]
         free = keep[self.nodes]  # by place
-        data[~(free[self.row_node] & free[self.col_node])] = 0.0
+        if not free.all():
+            data[~(free[self.row_node] & free[self.col_node])] = 0.0
         mag = np.add.reduceat(np.abs(data), self.indptr[:-1])  # every column holds its diagonal
         empty = (mag == 0) | ~np.repeat(free, 6)
         data[self.diag[empty]] = 1.0
-        dof = (6 * self.nodes[:, None] + np.arange(6)).reshape(-1)
+        dof = self.dof
         b = np.where(empty, 0.0, rhs[dof])
         K = sp.csc_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
         # supernodes relaxed to 6 columns, panels of 6 (a node's DOFs): ~10 % faster than SuperLU's defaults here
