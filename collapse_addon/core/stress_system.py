@@ -256,8 +256,11 @@ class DirectSystem:
         self.factorisations = 0
 
     def covers(self, keep: np.ndarray, bonds: np.ndarray) -> bool:
-        """Whether free nodes ``keep`` and ``bonds`` (alive, a free end) are within the pattern."""
-        return bool(not (keep & ~self.free).any() and (self.slot[bonds] >= 0).all())
+        """Whether free nodes ``keep`` and ``bonds`` (alive, a free end) are within the pattern, and
+        fill at least half of it (a much smaller part, e.g. the next blow on a standing building,
+        is cheaper in a system of its own: held nodes still carry their pattern into the factor)."""
+        return bool(not (keep & ~self.free).any() and (self.slot[bonds] >= 0).all()
+                    and 2 * int(keep[self.nodes].sum()) >= len(self.nodes))
 
     def solve(self, keep: np.ndarray, bonds: np.ndarray, ke: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """u (6 n,) of ``K u = rhs`` over the ``keep`` nodes (``rhs`` (6 n,)); u = 0 elsewhere."""
