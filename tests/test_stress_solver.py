@@ -346,3 +346,24 @@ def test_an_impact_breaks_what_it_hits_not_what_is_far_away():
     static = settle(graph, np.ones(graph.n_bonds, bool), forces + blow, graph.support)
     far = np.linalg.norm(graph.bond_centroid[static.broken] - hit, axis=1)
     assert far.max() > 5.0  # what the transient treatment is for
+
+
+def test_settle_without_the_final_solve_breaks_the_same_and_saves_one_solve(tower, monkeypatch):
+    """``final_solve=False`` (a moving actor's judgement): the same bonds break in the same rounds
+    and the same pieces come out; the solve after the last round is skipped, so whether the
+    pieces hold is not known (``stable`` False)."""
+    from collapse_addon.core import stress_solver
+
+    _, _, graph = tower
+    forces = gravity_forces(graph) * 40.0  # far over capacity: failure goes on past the rounds
+    solves = []
+    real = stress_solver.bond_utilisation
+    monkeypatch.setattr(stress_solver, "bond_utilisation", lambda *a, **k: solves.append(1) or real(*a, **k))
+    alive = np.ones(graph.n_bonds, bool)
+    full = settle(graph, alive, forces, graph.support, max_rounds=3)
+    n_full = len(solves)
+    short = settle(graph, alive, forces, graph.support, max_rounds=3, final_solve=False)
+    assert full.rounds == short.rounds == 3 and len(solves) - n_full == n_full - 1
+    assert np.array_equal(full.broken, short.broken) and np.array_equal(full.broken_round, short.broken_round)
+    assert np.array_equal(full.labels, short.labels) and np.array_equal(full.supported, short.supported)
+    assert np.array_equal(full.broken_ratio, short.broken_ratio) and not short.stable and not full.stable

@@ -105,3 +105,61 @@ def test_settle_with_updates_breaks_what_the_exact_solves_break(frame, monkeypat
     assert np.array_equal(result.broken, reference.broken)
     assert np.array_equal(result.labels, reference.labels)
     assert np.allclose(result.utilisation, reference.utilisation, rtol=1e-4, atol=1e-6)
+
+
+def test_gathered_element_matrices_are_the_computed_ones_bit_for_bit(frame):
+    """``Elements`` computes each bond once and serves any part of the graph: the same bits as a
+    fresh ``_element_matrices`` of that part, at every force scale."""
+    from collapse_addon.core.actor_local import local_graph
+    from collapse_addon.core.stress_solver import Elements, _element_matrices
+
+    graph, _ = frame
+    store = Elements(graph)
+    rng = np.random.default_rng(4)
+    for scale in (7e9, 3.3e10, 7e9):
+        bonds = np.sort(rng.choice(graph.n_bonds, graph.n_bonds // 3, replace=False))
+        part = local_graph(graph, np.unique(graph.bond_pairs[bonds]), bonds)
+        mine = np.sort(rng.choice(len(bonds), len(bonds) // 2, replace=False))
+        op, ke = store.view(bonds).matrices(part, mine, scale)
+        ref_op, ref_ke = _element_matrices(part, mine, scale)
+        assert np.array_equal(ke, ref_ke) and np.array_equal(op.g, ref_op.g)
+        assert np.array_equal(op.k, ref_op.k) and np.array_equal(op.dofs, ref_op.dofs)
+    assert sorted(store.scaled) == [7e9, 3.3e10]
+
+
+def test_direct_system_kept_between_rounds_gives_the_exact_forces(frame):
+    """The pattern and order kept from the first solve: bonds broken, a piece cut free (pinned),
+    more nodes held, a node left with no bond: each solve the forces of a fresh exact solve."""
+    graph, forces = frame
+    alive = np.ones(graph.n_bonds, bool)
+    fixed = graph.support | (graph.centroid[:, 2] > graph.centroid[:, 2].max() - 1.0)  # the roof held too
+    cache: dict = {}
+    solve_bonds(graph, alive, forces, fixed, cache)
+    system = cache["direct"][1]
+    x, z = graph.centroid[:, 0], graph.centroid[:, 2]
+    piece = (z > 2.0) & (z < 4.0) & (x > x.max() - 2.0)
+    rng = np.random.default_rng(2)
+    steps = []
+    a = alive & (piece[graph.bond_pairs[:, 0]] == piece[graph.bond_pairs[:, 1]])  # cut free
+    steps.append((a, fixed))
+    a = a.copy()
+    a[rng.choice(np.nonzero(a)[0], graph.n_bonds // 50, replace=False)] = False
+    steps.append((a, fixed))
+    lone = np.nonzero((z > 4.5) & (z < z.max() - 1.5))[0][0]  # free in every step
+    a = a & ~(graph.bond_pairs == lone).any(1)  # a node with no bond left
+    steps.append((a, fixed | (graph.centroid[:, 2] < 1.5)))
+    for a, f in steps:
+        local, labels, supported = solve_bonds(graph, a, forces, f, cache)
+        ref = exact(graph, a, forces, f)
+        assert cache["direct"][1] is system
+        assert np.abs(local - ref).max() <= 1e-9 * np.abs(ref).max()
+        assert (local[~a] == 0).all()
+        assert not f[lone]
+    assert system.factorisations == 1 + len(steps)
+    assert len(supported) > 1 and not supported.all()  # the piece is a free body, solved pinned
+    # a part much smaller than the kept system gets a system of its own (its factor costs its size)
+    few = fixed | (z > np.sort(z)[len(z) // 3])
+    local = solve_bonds(graph, alive, forces, few, cache)[0]
+    assert cache["direct"][1] is not system and cache["direct"][1].factorisations == 1
+    ref = exact(graph, alive, forces, few)
+    assert np.abs(local - ref).max() <= 1e-9 * np.abs(ref).max()

@@ -23,7 +23,7 @@ from .actor_local import BondIndex, local_graph
 from .actor_world import STATIC, ActorWorld
 from .break_events import BreakEvents
 from .rigid import ContactModel, ShardShapes, quat_matrix
-from .stress_solver import components
+from .stress_solver import Elements, components
 
 #: A moving actor is re-judged when its contacts accelerate it by more than this many g.
 CHECK_G = 1.5
@@ -172,6 +172,7 @@ class ActorSolver:
         self.events: list[tuple] = []
         self.settle_calls = 0
         self.static_cache: dict = {}  # the standing building's stiffness system, kept between judgements
+        self.elements = Elements(self.graph)  # every bond's stiffness matrix, computed once
         self.solved_load = np.zeros((self.graph.n_nodes, 3))
         # actor -> (contact acceleration, frame) it was last judged at
         self.judged: dict[int, tuple[float, int]] = {}
@@ -234,13 +235,14 @@ class ActorSolver:
         stress solver: its node numbering is the whole graph's, broken bonds are taken out in
         place) the whole graph is solved, nodes outside the judged set fixed and cut off. Without
         one, the judged part is solved on its own sub-graph (``core/actor_local.py``), so judging
-        a small actor costs what the actor costs."""
+        a small actor costs what the actor costs; whether its pieces hold after the last round is
+        not asked (nothing reads ``unfinished`` for a moving part: it is judged again when hit)."""
         self.settle_calls += 1
         if cache is not None:
             alive = self._bonds_of(nodes_mask)
             result = self._settle(self.graph, alive, forces, (fixed & nodes_mask) | ~nodes_mask,
                                   max_rounds=rounds, break_fraction=BREAK_FRACTION,
-                                  transient=transient, cache=cache)
+                                  transient=transient, cache=cache, elements=self.elements.view())
             broken = result.broken
             labels = result.labels
         else:
@@ -249,7 +251,8 @@ class ActorSolver:
             part = local_graph(self.graph, nodes, bonds)
             result = self._settle(part, np.ones(len(bonds), bool), forces[nodes], fixed[nodes],
                                   max_rounds=rounds, break_fraction=BREAK_FRACTION,
-                                  transient=None if transient is None else transient[nodes])
+                                  transient=None if transient is None else transient[nodes],
+                                  elements=self.elements.view(bonds), final_solve=False)
             broken = bonds[result.broken]
             labels = np.full(self.graph.n_nodes, -1, np.int64)
             labels[nodes] = result.labels

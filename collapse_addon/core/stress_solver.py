@@ -36,6 +36,7 @@ from .errors import SpecError
 
 POISSON_G = 0.4  # G / E for an isotropic solid with nu ~ 0.25
 TRANSIENT_REACH = 3.0  # m: mass that takes an impact's blow by its inertia (about a bay)
+REUSE_DOFS = 300  # free DOFs from which settle keeps its direct system between rounds (DirectSystem)
 
 
 def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None) -> np.ndarray:
@@ -45,7 +46,11 @@ def components(n_nodes: int, pairs: np.ndarray, alive: np.ndarray | None = None)
         pairs = pairs[np.asarray(alive, bool)]
     m = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_nodes, n_nodes))
     _, labels = connected_components(m, directed=False)
-    # relabel by first node so labels do not depend on scipy's traversal
+    labels = labels.astype(np.int64)
+    # relabel by first node so labels do not depend on scipy's traversal (already so when each
+    # label first appears right after the largest one before it: then nothing to do)
+    if n_nodes == 0 or (labels[0] == 0 and (np.diff(np.maximum.accumulate(labels)) <= 1).all()):
+        return labels
     _, first = np.unique(labels, return_index=True)
     order = np.argsort(first, kind="stable")
     remap = np.empty(len(order), np.int64)
@@ -111,14 +116,82 @@ def _operator(graph, bonds: np.ndarray) -> _Operator:
     rot[:, :3, :3] = frames
     rot[:, 3:, 3:] = frames
     g = np.einsum("mij,mjk->mik", rot, blk)
-    dofs = np.concatenate([6 * a[:, None] + np.arange(6), 6 * b[:, None] + np.arange(6)], 1)
-    return _Operator(g, k, dofs)
+    return _Operator(g, k, _bond_dofs(pairs))
 
 
 def _element_matrices(graph, bonds, scale):
     """Operator and stiffness matrix of each listed bond."""
     op = _operator(graph, bonds)
     return op, np.einsum("mki,mk,mkj->mij", op.g, op.k / scale, op.g)
+
+
+def _bond_dofs(pairs: np.ndarray) -> np.ndarray:
+    """(B, 12) global DOF indices of bonds between nodes ``pairs`` (B, 2)."""
+    return np.concatenate([6 * pairs[:, :1] + np.arange(6), 6 * pairs[:, 1:] + np.arange(6)], 1)
+
+
+class Elements:
+    """Every bond's operator and 12x12 matrix of one support graph, each computed once (they depend
+    on the rest geometry only) and gathered for every solve of the graph or of a part of it.
+
+    A judgement re-solves an actor round after round and the same bonds again at the next one: the
+    element matrices were ~1/3 of the actor solver's stress time. A bond's matrix is the same bits
+    computed alone or in any batch (element-wise products), so a gathered one is exactly what
+    ``_element_matrices`` gives. Matrices are kept per force scale (``_scale_of``: a few values,
+    the median modulus of the parts judged), each bond's only once it was asked for.
+    """
+
+    def __init__(self, graph):
+        self.graph = graph
+        m = graph.n_bonds
+        self.done = np.zeros(m, bool)
+        self.g = np.zeros((m, 6, 12))
+        self.k = np.zeros((m, 6))
+        self.scaled: dict[float, list] = {}  # scale -> [slot (M,) of each bond's row, rows, rows used]
+
+    def view(self, ids: np.ndarray | None = None) -> ElementView:
+        """The elements of a graph whose bond i is this graph's bond ``ids[i]`` (None: this graph)."""
+        return ElementView(self, np.arange(self.graph.n_bonds) if ids is None else np.asarray(ids, np.int64))
+
+    def get(self, ids: np.ndarray, scale: float):
+        """(g, k, ke) of bonds ``ids`` (indices into this graph) at force scale ``scale``."""
+        todo = np.unique(ids[~self.done[ids]])
+        if len(todo):
+            op = _operator(self.graph, todo)
+            self.g[todo], self.k[todo] = op.g, op.k
+            self.done[todo] = True
+        entry = self.scaled.get(scale)
+        if entry is None:
+            entry = self.scaled[scale] = [np.full(self.graph.n_bonds, -1, np.int64), np.zeros((0, 12, 12)), 0]
+        slot, rows, used = entry
+        new = np.unique(ids[slot[ids] < 0])
+        if len(new):
+            if used + len(new) > len(rows):
+                grown = np.zeros((max(2 * len(rows), used + len(new)), 12, 12))
+                grown[:used] = rows[:used]
+                rows = entry[1] = grown
+            g = self.g[new]
+            rows[used:used + len(new)] = np.einsum("mki,mk,mkj->mij", g, self.k[new] / scale, g)
+            slot[new] = np.arange(used, used + len(new))
+            entry[2] = used + len(new)
+        return self.g[ids], self.k[ids], rows[slot[ids]]
+
+
+class ElementView:
+    """``Elements`` of a sub-graph: its bond i is the whole graph's bond ``ids[i]``."""
+
+    def __init__(self, store: Elements, ids: np.ndarray):
+        self.store = store
+        self.ids = ids
+
+    def sub(self, bond_index: np.ndarray) -> ElementView:
+        """The view of a sub-graph of this one (its bond i is this one's ``bond_index[i]``)."""
+        return ElementView(self.store, self.ids[bond_index])
+
+    def matrices(self, graph, bonds: np.ndarray, scale: float):
+        """What ``_element_matrices(graph, bonds, scale)`` gives, gathered from the store."""
+        g, k, ke = self.store.get(self.ids[bonds], scale)
+        return _Operator(g, k, _bond_dofs(graph.bond_pairs[bonds])), ke
 
 
 def _cache_elements(graph, bonds, scale, cache) -> None:
@@ -170,9 +243,15 @@ def _direct_dofs() -> int:
     return DIRECT_DOFS
 
 
-def _scale_of(graph) -> float:
-    """A force scale so the assembled system is well conditioned."""
-    return float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
+def _scale_of(graph, cache: dict | None = None) -> float:
+    """A force scale so the assembled system is well conditioned (kept in ``cache`` for ``graph``)."""
+    kept = None if cache is None else cache.get("scale_of")
+    if kept is not None and kept[0] is graph:
+        return kept[1]
+    scale = float(np.median(graph.bond_youngs())) if graph.n_bonds else 1.0
+    if cache is not None:
+        cache["scale_of"] = (graph, scale)
+    return scale
 
 
 def _free_body_loads(graph, labels, free_comp, node_forces, weight=None):
@@ -197,12 +276,11 @@ def _free_body_loads(graph, labels, free_comp, node_forces, weight=None):
     com = np.stack([np.bincount(lab, mass * x[:, i], k) for i in range(3)], 1) / np.maximum(mtot, 1e-300)[:, None]
     ftot = np.stack([np.bincount(lab, f[:, i], k) for i in range(3)], 1)
     r = x - com[lab]
-    torque = np.zeros((k, 3))
-    np.add.at(torque, lab, np.cross(r, f))
+    # bincount adds in index order like np.add.at (the same sums), several times faster
+    torque = np.stack([np.bincount(lab, c, k) for c in np.cross(r, f).T], 1)
     rr = np.einsum("ni,ni->n", r, r)
     parallel = mass[:, None, None] * (rr[:, None, None] * np.eye(3) - np.einsum("ni,nj->nij", r, r))
-    itot = np.zeros((k, 3, 3))
-    np.add.at(itot, lab, node_inertia + parallel)
+    itot = np.stack([np.bincount(lab, c, k) for c in (node_inertia + parallel).reshape(-1, 9).T], 1).reshape(k, 3, 3)
     comps = np.unique(lab)
     acc = ftot / np.maximum(mtot, 1e-300)[:, None]
     alpha = np.zeros((k, 3))
@@ -233,7 +311,8 @@ def _reach_weights(graph, transient, reach):
 
 
 def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.ndarray, cache: dict | None = None,
-                transient: np.ndarray | None = None, reach: float | None = None):
+                transient: np.ndarray | None = None, reach: float | None = None,
+                elements: ElementView | None = None, labels: np.ndarray | None = None):
     """Local joint forces of every bond, (M, 6): N, V1, V2, torsion, M1, M2 (zero for dead bonds).
 
     Also returns the component labels and which components hold a fixed node. ``cache`` (a dict
@@ -244,6 +323,10 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     as a free body, by the inertia of its mass within ``reach`` metres of where they act
     (d'Alembert, weighted 1 - d / reach; default ``TRANSIENT_REACH``), so they stress the joints
     near the hit and travel neither to the foundations nor to the far side of the building.
+    ``elements``: the graph's bond matrices, computed once (``Elements``); ``labels``: the
+    components over ``alive`` when the caller has them. Only bonds with a free end enter the
+    system (a part mostly held, e.g. a landing block judged near its contacts, costs its free
+    nodes); the others carry nothing (zero forces).
     """
     n, m = graph.n_nodes, graph.n_bonds
     alive = np.asarray(alive, bool)
@@ -256,7 +339,7 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     if node_forces.shape != (n, 3) or not np.isfinite(node_forces).all():
         raise SpecError("node_forces", f"must be a finite ({n}, 3) array, got shape {node_forces.shape}",
                         "one force vector (N) per node")
-    labels = components(n, graph.bond_pairs, alive)
+    labels = components(n, graph.bond_pairs, alive) if labels is None else labels
     k = int(labels.max()) + 1 if n else 0
     supported = np.bincount(labels[fixed], minlength=k) > 0
     out = np.zeros((m, 6))
@@ -274,21 +357,32 @@ def solve_bonds(graph, alive: np.ndarray, node_forces: np.ndarray, fixed: np.nda
     held[first[~supported]] = True
     if len(bonds) == 0:
         return out, labels, supported
-    scale = _scale_of(graph)
+    scale = _scale_of(graph, cache)
     if cache is not None and 6 * int((~held).sum()) > _direct_dofs():
         # kept between calls: assembled and factored once, re-solved by update (a small free part,
         # e.g. one actor of a big graph, is cheaper solved exactly over its own DOFs, as below)
         u = _solve_cached(graph, alive, bonds, held, loads, scale, cache)
         local = np.einsum("mij,mj->mi", cache["g"], u[cache["dofs"]]) * cache["k"]
         return np.where(alive[:, None], local, 0.0), labels, supported
-    op, ke = _element_matrices(graph, bonds, scale)
+    # a bond between two held nodes adds nothing to the free DOFs and carries nothing (u = 0 at both ends)
+    bonds = bonds[~held[graph.bond_pairs[bonds]].all(1)]
+    op, ke = _element_matrices(graph, bonds, scale) if elements is None else elements.matrices(graph, bonds, scale)
     ndof = 6 * n
     free_dof = np.repeat(~held, 6)
     index = np.full(ndof, -1)
     index[free_dof] = np.arange(free_dof.sum())
     nf = int(free_dof.sum())
     u = np.zeros(ndof)
-    if nf:
+    if cache is not None and nf >= REUSE_DOFS:
+        # settle's next rounds (or the next judgement) solve the same part with fewer bonds: the
+        # pattern and the order are kept, each solve is a sum and a factor (``DirectSystem``)
+        from .stress_system import DirectSystem
+
+        kept = cache.get("direct")
+        if kept is None or kept[0] is not graph or not kept[1].covers(~held, bonds):
+            kept = cache["direct"] = (graph, DirectSystem(~held, m, bonds, op.dofs, graph.bond_pairs[bonds]))
+        u = kept[1].solve(~held, bonds, ke, loads.ravel() / scale)
+    elif nf:
         from .stress_linear import solve_stiffness
 
         kmat = _assemble(ke, op.dofs, free_dof, index, nf)
@@ -344,9 +438,10 @@ def overloaded(graph, normal, shear, moment=None) -> np.ndarray:
 
 
 def bond_utilisation(graph, alive, node_forces, fixed, cache: dict | None = None, transient=None,
-                     reach: float | None = None):
+                     reach: float | None = None, elements: ElementView | None = None, labels=None):
     """Utilisation of every bond (0 for dead ones) with the full check (axial, shear, bending)."""
-    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach)
+    local, labels, supported = solve_bonds(graph, alive, node_forces, fixed, cache, transient, reach, elements,
+                                           labels)
     ratio = utilisation(graph, local[:, 0], np.hypot(local[:, 1], local[:, 2]), local[:, 4:6])
     return np.where(alive, ratio, 0.0), local, labels, supported
 
@@ -378,7 +473,8 @@ class SettleResult:
 
 def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
            break_fraction: float = 0.25, transient: np.ndarray | None = None,
-           reach: float | None = None, cache: dict | None = None) -> SettleResult:
+           reach: float | None = None, cache: dict | None = None,
+           elements: ElementView | None = None, final_solve: bool = True) -> SettleResult:
     """Solve, break the most overloaded bonds, re-solve, until nothing is over capacity.
 
     Each round breaks the overloaded bonds whose utilisation is within ``break_fraction`` of the
@@ -388,7 +484,11 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     once the hit piece breaks off, what is left no longer feels the blow. ``cache``: a dict kept
     by the caller between calls on the same graph (e.g. one per standing building): the assembled
     system and its factor carry over from one call to the next (``core.stress_system``); by
-    default each call starts its own.
+    default each call starts its own. ``elements``: the graph's bond matrices, computed once
+    (``Elements``; by default each solve computes those it needs). ``final_solve=False``: when the
+    rounds run out, the pieces are found but not solved again (a caller that does not ask whether
+    they hold saves a solve); ``stable`` is then False and ``utilisation`` that of the last solve
+    (0 for the bonds it broke).
     """
     if not 0.0 <= break_fraction < 1.0:
         raise SpecError("break_fraction", f"must be from 0 to below 1, got {break_fraction!r}",
@@ -402,7 +502,8 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
     cache = {} if cache is None else cache
     node_forces = np.asarray(node_forces, float)
     fixed = np.asarray(fixed, bool)
-    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
+    ratio, _, labels, supported = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach,
+                                                   elements)
     for rnd in range(max_rounds):
         rounds = rnd + 1
         worst = float(ratio.max()) if len(ratio) else 0.0
@@ -415,8 +516,14 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
         broken.append(cut)
         rounds_of.append(np.full(len(cut), rnd))
         ratios.append(ratio[cut])
-        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach)
-    stable = stable or bool((ratio < 1.0).all())
+        if not final_solve and rnd == max_rounds - 1:
+            ratio = np.where(alive, ratio, 0.0)
+            labels = components(graph.n_nodes, graph.bond_pairs, alive)
+            supported = np.bincount(labels[fixed], minlength=int(labels.max()) + 1) > 0
+            break
+        ratio, labels, supported = _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient, reach,
+                                            elements)
+    stable = stable or (final_solve or rounds < max_rounds) and bool((ratio < 1.0).all())
 
     def cat(xs, dt):
         return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
@@ -425,7 +532,7 @@ def settle(graph, alive, node_forces, fixed, *, max_rounds: int = 200,
                         labels, supported, ratio, rounds, stable)
 
 
-def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None):
+def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None, reach=None, elements=None):
     """Re-solve after ``cut`` broke: only the actors that held a broken bond changed.
 
     The others keep their forces (their loads and bonds did not change), so a local failure in a
@@ -441,11 +548,12 @@ def _resolve(graph, alive, node_forces, fixed, ratio, cut, cache, transient=None
     nodes = touched[labels]
     ratio = np.where(alive, ratio, 0.0)
     if nodes.mean() > 0.5:  # most of the graph: one solve, warm-started
-        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach)
+        full, _, _, _ = bond_utilisation(graph, alive, node_forces, fixed, cache, transient, reach, elements, labels)
         return full, labels, supported
     sub, node_index, bond_index = subgraph(graph, nodes)
     part, _, _, _ = bond_utilisation(sub, alive[bond_index], node_forces[node_index], fixed[node_index],
-                                     transient=None if transient is None else transient[node_index], reach=reach)
+                                     transient=None if transient is None else transient[node_index], reach=reach,
+                                     elements=None if elements is None else elements.sub(bond_index))
     ratio[bond_index] = part
     return ratio, labels, supported
 

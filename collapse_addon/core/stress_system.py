@@ -176,3 +176,109 @@ class StiffnessSystem:
             return z
 
         return stress_linear.pcg(K, rhs, precondition, x0=x0, tol=TOL, maxiter=MAX_ITERATIONS)
+
+
+def node_order(n: int, pairs: np.ndarray) -> np.ndarray:
+    """A fill-reducing elimination order of ``n`` nodes bonded by ``pairs`` (B, 2): SuperLU's
+    minimum degree on the node graph (36x smaller than the 6-DOF matrix, the same supernodes)."""
+    if n == 0:
+        return np.zeros(0, np.int64)
+    deg = np.bincount(pairs.ravel(), minlength=n).astype(float)
+    lap = sp.coo_matrix((np.concatenate([-np.ones(2 * len(pairs)), deg + 1.0]),
+                         (np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(n)]),
+                          np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(n)]))), shape=(n, n))
+    return np.argsort(_lu(lap.tocsr()).perm_c, kind="stable")
+
+
+class DirectSystem:
+    """Exact solves of a part's free DOFs, round after round of ``settle``: the pattern, where each
+    bond's 12x12 entries land, and a fill-reducing order are fixed at the first solve; each solve
+    sums the alive bonds' matrices into that pattern (``np.bincount``: one pass, no sort) and factors
+    it (sparse LU, its order given: no ordering pass). About 2.5x cheaper per round than assembling
+    through ``coo_matrix`` and letting SuperLU order the DOFs, with the same solution to rounding.
+
+    ``free`` (n,) nodes free at the first solve (others are never free again: ``settle`` only pins
+    more); ``bonds`` the graph's bonds with a free end then; ``dofs`` (B, 12) their DOFs. Nodes
+    held later (a free piece's pinned node) and DOFs left with no stiffness (a node that lost every
+    bond) get a unit diagonal and no coupling, zero load: u = 0 there, as in ``solve_bonds``.
+    """
+
+    def __init__(self, free: np.ndarray, n_bonds: int, bonds: np.ndarray, dofs: np.ndarray, pairs: np.ndarray):
+        n = len(free)
+        nodes = np.nonzero(free)[0]
+        local = np.full(n, -1, np.int64)
+        local[nodes] = np.arange(len(nodes))
+        ends = local[pairs]
+        inner = (ends >= 0).all(1)
+        order = node_order(len(nodes), ends[inner])
+        place = np.full(n, -1, np.int64)  # each free node's place in the elimination order
+        place[nodes[order]] = np.arange(len(nodes))
+        self.free = free.copy()
+        self.nodes = nodes[order]  # node at each place
+        self.dof = (6 * self.nodes[:, None] + np.arange(6)).reshape(-1)  # DOF at each place
+        self.size = size = 6 * len(nodes)
+        # the pattern is 6x6 blocks of node pairs: found on the node graph, then spread to the DOFs
+        m = len(bonds)
+        ends = place[pairs]  # (B, 2) places of each bond's nodes, -1 held
+        blk_r = np.repeat(ends, 2, axis=1).reshape(m, 2, 2)  # [bond, r, c] -> row node r's place
+        blk_c = np.tile(ends, (1, 2)).reshape(m, 2, 2)
+        live = (blk_r >= 0) & (blk_c >= 0)
+        nodes_n = len(nodes)
+        diag = np.arange(nodes_n)
+        # column-major keys: the pattern is the CSC of the matrix (what SuperLU factors)
+        keys = np.concatenate([(blk_c * nodes_n + blk_r)[live], diag * nodes_n + diag])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        cnt = np.bincount(unique // nodes_n, minlength=nodes_n)  # blocks in each block column
+        nptr = np.concatenate([[0], np.cumsum(cnt)])
+        block = np.full((m, 2, 2), -1, np.int64)
+        block[live] = inverse[:live.sum()]
+        # entry (6 Q + e, 6 P + d) sits at 36 nptr[P] + 6 cnt[P] d + 6 (its block - nptr[P]) + e
+        i = np.arange(12)
+        r, c, e, d = i[:, None] // 6, i[None, :] // 6, i[:, None] % 6, i[None, :] % 6
+        blk = block[:, r, c]  # (B, 12, 12)
+        col = np.where(blk >= 0, blk_c[:, r, c], 0)
+        entry = 36 * nptr[col] + 6 * cnt[col] * d + 6 * (blk - nptr[col]) + e
+        nnz = int(36 * nptr[-1])
+        self.entry = np.where(blk >= 0, entry, nnz).reshape(m, 144)  # nnz: a bin for what is not summed
+        self.slot = np.full(n_bonds, -1, np.int64)
+        self.slot[bonds] = np.arange(m)
+        rows_of_blocks = (6 * (unique % nodes_n)[:, None] + np.arange(6)).reshape(-1)
+        length = np.repeat(6 * cnt, 6)  # entries in each DOF column
+        self.indptr = np.concatenate([[0], np.cumsum(length)]).astype(np.int32)
+        first = np.repeat(6 * nptr[:-1], 6)  # each DOF column's first row in rows_of_blocks
+        at = np.repeat(first - self.indptr[:-1], length) + np.arange(self.indptr[-1])
+        self.indices = rows_of_blocks[at].astype(np.int32)
+        dd = np.arange(6)
+        pp = inverse[live.sum():]  # each node's diagonal block
+        self.diag = (36 * nptr[:-1, None] + 6 * cnt[:, None] * dd + 6 * (pp - nptr[:-1])[:, None] + dd).reshape(-1)
+        self.row_node = (self.indices // 6).astype(np.int64)
+        self.col_node = np.repeat(np.arange(size) // 6, length)
+        self.factorisations = 0
+
+    def covers(self, keep: np.ndarray, bonds: np.ndarray) -> bool:
+        """Whether free nodes ``keep`` and ``bonds`` (alive, a free end) are within the pattern, and
+        fill at least half of it (a much smaller part, e.g. the next blow on a standing building,
+        is cheaper in a system of its own: held nodes still carry their pattern into the factor)."""
+        return bool(not (keep & ~self.free).any() and (self.slot[bonds] >= 0).all()
+                    and 2 * int(keep[self.nodes].sum()) >= len(self.nodes))
+
+    def solve(self, keep: np.ndarray, bonds: np.ndarray, ke: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """u (6 n,) of ``K u = rhs`` over the ``keep`` nodes (``rhs`` (6 n,)); u = 0 elsewhere."""
+        data = np.bincount(self.entry[self.slot[bonds]].reshape(-1), ke.reshape(-1),
+                           minlength=len(self.indices) + 1)[:-1]
+        free = keep[self.nodes]  # by place
+        if not free.all():
+            data[~(free[self.row_node] & free[self.col_node])] = 0.0
+        mag = np.add.reduceat(np.abs(data), self.indptr[:-1])  # every column holds its diagonal
+        empty = (mag == 0) | ~np.repeat(free, 6)
+        data[self.diag[empty]] = 1.0
+        dof = self.dof
+        b = np.where(empty, 0.0, rhs[dof])
+        K = sp.csc_matrix((data, self.indices, self.indptr), shape=(self.size, self.size))
+        # supernodes relaxed to 6 columns, panels of 6 (a node's DOFs): ~10 % faster than SuperLU's defaults here
+        lu = splu(K, permc_spec="NATURAL", diag_pivot_thresh=0.0, relax=6, panel_size=6,
+                  options={"SymmetricMode": True})
+        self.factorisations += 1
+        u = np.zeros(len(rhs))
+        u[dof] = np.where(empty, 0.0, lu.solve(b))
+        return u
