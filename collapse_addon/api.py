@@ -50,11 +50,9 @@ def make_building(settings: ShotSettings) -> Building | None:
 
 def make_shards(settings: ShotSettings, building: Building | None,
                 log: Log = _quiet) -> tuple[Building, ShardSet]:
-    """Fracture the shot's building (or its mesh source) into shards.
-
-    The building returned carries the shot's material table (``building.materials``: the presets
-    with the scene's overrides), which masses, glue and strengths read.
-    """
+    """Fracture the shot's building (or its mesh source) into shards. The building returned
+    carries the shot's material table (``building.materials``: the presets with the scene's
+    overrides), which masses, glue and strengths read."""
     if building is not None:
         building = with_materials(building, settings.materials)
         if settings.fracture.stress_refine > 0:  # finer where the structure is loaded
@@ -163,10 +161,8 @@ def _bounds(scene) -> tuple[np.ndarray, np.ndarray]:
 
 
 def setup_shot_look(settings: ShotSettings, scene, *, points=None) -> str:
-    """Render settings, lights, ground and camera (framed on ``points``, else the building).
-
-    Returns the render device in words.
-    """
+    """Render settings, lights, ground and camera (framed on ``points``, else the building);
+    returns the render device in words."""
     from .blender import camera as cam
     from .blender import render as rnd
 
@@ -605,6 +601,13 @@ def hidden_originals(scene) -> list:
     return originals(scene)
 
 
+def blend_file_saved() -> bool:
+    """True when the open .blend is on disk with no changes since (``blender.compat``)."""
+    from .blender.compat import blend_file_saved as saved
+
+    return saved()
+
+
 def show_originals(scene) -> None:
     from .blender.teardown import show_originals as show
 
@@ -615,8 +618,7 @@ def add_building_preview(scene, building: Building):
     """One mesh object of the building's intact elements (boxes), built in bulk."""
     from .blender.scene import create_box_preview
 
-    lo = np.array([e.lo for e in building.elements])
-    hi = np.array([e.hi for e in building.elements])
+    lo, hi = (np.array([getattr(e, end) for e in building.elements]) for end in ("lo", "hi"))
     return create_box_preview(scene, "Collapse Building", lo, hi, "building_preview")
 
 

@@ -10,6 +10,8 @@ Differences handled here:
   (removed in 5.0).
 - Actions: slotted actions (4.4+; the legacy ``Action.fcurves`` API is gone in 5.0) against
   ``Action.fcurves`` (4.2, 4.3).
+- ``bpy.data.is_dirty`` after a save in a background session: cleared from 5.1 on, left set
+  before (4.5.x and 5.0.1 checked).
 """
 
 from __future__ import annotations
@@ -98,3 +100,16 @@ def assign_action(obj, action, slot=None, version: tuple = VERSION) -> None:
     data.action = action
     if slot is not None and tuple(version) >= (4, 4, 0):
         data.action_slot = slot
+
+
+def blend_file_saved(version: tuple = VERSION) -> bool:
+    """True when the open .blend is on disk with no changes since it was saved.
+
+    Before 5.1 a background session's save leaves ``is_dirty`` set (a script that saved, then
+    wrote a scene file, was refused): there a file with a path counts as saved.
+    """
+    if not bpy.data.filepath:
+        return False
+    if bpy.app.background and version < (5, 1, 0):
+        return True
+    return not bpy.data.is_dirty

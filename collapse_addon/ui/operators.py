@@ -476,7 +476,7 @@ def scene_file_text(context) -> str:
         objects = selected_meshes(context) or originals(context.scene)
         if not objects:
             raise SpecError("mesh.object", "no mesh object is selected", "select the mesh objects")
-        if not bpy.data.filepath or bpy.data.is_dirty:
+        if not api.blend_file_saved():
             raise SpecError("mesh.path", "the .blend file holding the mesh is not saved",
                             "save the .blend file first (the command line reads the mesh from it)")
         names = [ob.name for ob in objects]
