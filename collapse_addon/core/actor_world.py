@@ -19,11 +19,10 @@ SLEEP_SPIN = 0.1  # rad/s
 SLEEP_STEPS = 30
 #: Moving actors of more shards than this are paired with others by a cross query (no own pairs).
 BIG_ACTOR = 32
-PADDED_FACE = 1e8  # a padded face's offset (``ShardShapes``: 1e9) never binds
-MAX_SPIN = 30.0
+MAX_SPIN = 30.0  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
 #: The broad phase's pair list: each shard's sphere grown by what it covers in this many steps
 PAIR_STEPS = 5
-MIN_SKIN = 0.05  # m, plus that: a shard at rest may start to move  # rad/s: a clamp on penalty-contact spikes, far above what debris shows
+MIN_SKIN = 0.05  # m, plus that: a shard at rest may start to move
 
 
 class ActorWorld:
@@ -63,9 +62,7 @@ class ActorWorld:
         self._pair_cache = None
         # corners of each shard (its hull's real vertices are the first of its padded row)
         self._corners = shapes.vertex_mask.sum(1)
-        real = shapes.planes[:, :, 3] < PADDED_FACE
         self._size_split = float(np.percentile(shapes.radius, 75))  # for the broad phase's classes
-        self._faces = np.where(real.any(1), real.shape[1] - real[:, ::-1].argmax(1), 0)  # past the last real one
         if not (shapes.vertex_mask == (np.arange(shapes.vertex_mask.shape[1]) < self._corners[:, None])).all():
             raise ValueError("ShardShapes.vertex_mask must mark each row's first vertices")
         self._poses = None  # (pos, quat, ground offset) of the last shard_poses call
@@ -307,38 +304,31 @@ class ActorWorld:
 
     def _sphere_pairs(self, pos, radius, mine, theirs=None) -> list[np.ndarray]:
         """Pairs of shards, ``mine`` x ``theirs`` (or within ``mine``), whose spheres of
-        ``radius`` (S,) overlap. Queried by size class: one reach set by the biggest shards lists ~5x more
-        candidates than overlap (17x for a falling block against the debris below it)."""
-        split = self._size_split
-        mine_classes = [c for c in (mine[radius[mine] <= split], mine[radius[mine] > split]) if len(c)]
+        ``radius`` (S,) overlap. Queried by size class: one reach set by the biggest shards lists
+        ~5x more candidates than overlap (17x for a falling block against the debris below it)."""
+
+        def classes(shards):  # (shards, their KD-tree) of the small and of the big ones
+            return [(c, cKDTree(pos[c])) for c in (shards[radius[shards] <= self._size_split],
+                                                    shards[radius[shards] > self._size_split]) if len(c)]
+
+        own = classes(mine)
         if theirs is None:
-            groups = [(m, None) for m in mine_classes]
-            if len(mine_classes) == 2:
-                groups.append((mine_classes[0], mine_classes[1]))
+            groups = [(m, None) for m in own] + ([(own[0], own[1])] if len(own) == 2 else [])
         else:
-            their_classes = [c for c in (theirs[radius[theirs] <= split], theirs[radius[theirs] > split])
-                             if len(c)]
-            groups = [(m, t) for m in mine_classes for t in their_classes]
-        trees = {}
-
-        def tree(shards):
-            key = (id(shards), len(shards))
-            if key not in trees:
-                trees[key] = cKDTree(pos[shards])
-            return trees[key]
-
+            groups = [(m, t) for m in own for t in classes(theirs)]
         out = []
-        for m, t in groups:
-            if t is None:
+        for (m, tree), other in groups:
+            if other is None:
                 if len(m) < 2:
                     continue
-                found = tree(m).query_pairs(2 * float(radius[m].max()), output_type="ndarray")
+                found = tree.query_pairs(2 * float(radius[m].max()), output_type="ndarray")
                 a, b = m[found[:, 0]], m[found[:, 1]]
                 gap = pos[a] - pos[b]
                 dist = np.sqrt(np.einsum("ij,ij->i", gap, gap))
             else:
+                t, their_tree = other
                 reach = float(radius[m].max() + radius[t].max())
-                hits = tree(m).sparse_distance_matrix(tree(t), reach, output_type="ndarray")
+                hits = tree.sparse_distance_matrix(their_tree, reach, output_type="ndarray")
                 a, b, dist = m[hits["i"]], t[hits["j"]], hits["v"]
             out.append(np.column_stack([a, b])[dist < radius[a] + radius[b]])
         return out
