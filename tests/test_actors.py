@@ -84,19 +84,29 @@ def test_same_scene_same_transforms_across_processes():
     assert hashlib.sha256  # the hashes are of the full transforms
 
 
+def _small_demolition(tmp_path, *, seed, storeys, cells, frames, trigger):
+    """The settings of a one-bay demolition written as a scene file and read back, in an empty
+    Blender scene."""
+    import bpy
+
+    from collapse_addon.core.settings import load_scene
+
+    scene_file = tmp_path / "s.toml"
+    scene_file.write_text(f'seed = {seed}\n[building]\nstoreys = {storeys}\nbays_x = 1\nbays_y = 1\n'
+                          f'[fracture]\ncell_count = {cells}\n[simulation]\nframe_end = {frames}\n'
+                          f'[trigger]\ntype = "demolition"\nframe = {trigger}\n')
+    settings = load_scene(scene_file)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return settings
+
+
 def test_blender_keyframes_equal_the_solver(tmp_path):
     import bpy
 
     from collapse_addon import api
     from collapse_addon.blender import simulation
-    from collapse_addon.core.settings import load_scene
 
-    scene_file = tmp_path / "s.toml"
-    scene_file.write_text('seed = 2\n[building]\nstoreys = 2\nbays_x = 1\nbays_y = 1\n'
-                          '[fracture]\ncell_count = 80\n[simulation]\nframe_end = 24\n'
-                          '[trigger]\ntype = "demolition"\nframe = 6\n')
-    settings = load_scene(scene_file)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    settings = _small_demolition(tmp_path, seed=2, storeys=2, cells=80, frames=24, trigger=6)
     scene = bpy.context.scene
     api.build_shot(settings, scene=scene)
     assert not api.is_baked(scene) and scene.rigidbody_world is None
@@ -160,14 +170,8 @@ def test_the_bake_reuses_the_builds_fracture_untouched(tmp_path):
     import bpy
 
     from collapse_addon import api
-    from collapse_addon.core.settings import load_scene
 
-    scene_file = tmp_path / "s.toml"
-    scene_file.write_text('seed = 4\n[building]\nstoreys = 1\nbays_x = 1\nbays_y = 1\n'
-                          '[fracture]\ncell_count = 40\n[simulation]\nframe_end = 12\n'
-                          '[trigger]\ntype = "demolition"\nframe = 4\n')
-    settings = load_scene(scene_file)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    settings = _small_demolition(tmp_path, seed=4, storeys=1, cells=40, frames=12, trigger=4)
     api.build_shot(settings, scene=bpy.context.scene)
     built = api.shot_fracture(settings)
     api.bake_shot(settings, scene=bpy.context.scene)
